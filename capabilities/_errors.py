@@ -1,0 +1,63 @@
+"""Errors of the project. Each subclasses the builtin a caller would catch."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CapabilityError(Exception):
+    """Base of every error this project raises about what AITER can do."""
+
+
+class UnsupportedFeatureError(CapabilityError, NotImplementedError):
+    """A requested feature is not ``supported`` by the installed AITER."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        features: tuple[str, ...],
+        distribution: str | None,
+        version: str | None,
+    ) -> None:
+        super().__init__(message)
+        self.features = features
+        self.feature = features[0] if features else None
+        self.distribution = distribution
+        self.version = version
+
+
+class InvalidKwargsError(CapabilityError, TypeError):
+    """A keyword argument for ``fused_moe`` that the installed build does not take."""
+
+    def __init__(self, message: str, *, kwargs: tuple[str, ...], version: str | None) -> None:
+        super().__init__(message)
+        self.kwargs = kwargs
+        self.kwarg = kwargs[0] if kwargs else None
+        self.version = version
+
+
+class KwargCollisionError(CapabilityError, ValueError):
+    """A pass-through kwarg names an argument that the runner sets itself."""
+
+    def __init__(self, message: str, *, kwargs: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.kwargs = kwargs
+        self.kwarg = kwargs[0] if kwargs else None
+
+
+class InvalidInputError(CapabilityError, ValueError):
+    """A tensor handed to the runner has the wrong rank, size or dtype."""
+
+
+class AgreementError(CapabilityError, RuntimeError):
+    """Ranks could not exchange their reports."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a close match, else ''."""
+    close = difflib.get_close_matches(name, sorted(choices), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"

@@ -1,0 +1,150 @@
+"""Fake installed AITERs as real files, for our tests and for integrators' tests.
+
+A fake is a folder holding an ``aiter/`` package (``__init__.py`` with the
+enums, ``fused_moe.py`` with the signature and body you give), optionally an
+``amd_aiter-X.dist-info`` and AITER's enum header, so the metadata, static and
+runtime probes all see the same thing. Use the pytest fixture with::
+
+    pytest_plugins = ["capabilities.testing"]
+
+    def test_x(fake_aiter):
+        fake_aiter(params=[("hidden_states", None), ("no_combine", "False")])
+
+This module needs pytest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from ._registry import clear_cache
+
+__all__ = ["DEFAULT_ENUMS", "FakeAiter", "fake_aiter", "forget_aiter", "write_fake_aiter"]
+
+DEFAULT_ENUMS: Mapping[str, Sequence[str]] = {
+    "ActivationType": ("No", "Silu", "Gelu", "Swiglu"),
+    "QuantType": ("No", "per_Tensor", "per_Token", "per_1x32", "per_1x128", "per_128x128"),
+}
+# Records every call, so that tests can see exactly what reached the kernel.
+_RECORDING_BODY = "CALLS.append(dict(locals()))\nreturn None"
+
+
+@dataclass(frozen=True)
+class FakeAiter:
+    root: Path  # put this folder on sys.path
+    package: Path  # root / "aiter"
+    dist_info: Path | None
+
+
+def _signature(params: Sequence[tuple[str, str | None]] | str) -> str:
+    if isinstance(params, str):
+        return params
+    return ", ".join(name if default is None else f"{name}={default}" for name, default in params)
+
+
+def write_fake_aiter(
+    root: Path,
+    *,
+    params: Sequence[tuple[str, str | None]] | str = (
+        ("hidden_states", None),
+        ("w1", None),
+        ("w2", None),
+        ("topk_weight", None),
+        ("topk_ids", None),
+    ),
+    body: str = _RECORDING_BODY,
+    prelude: str = "",
+    fused_moe_source: str | None = None,
+    import_error: str | None = None,
+    version: str = "0.1.20",
+    distribution: str | None = "amd-aiter",
+    enums: Mapping[str, Sequence[str]] | None = DEFAULT_ENUMS,
+    header: Literal["wheel", "source"] | None = "wheel",
+) -> FakeAiter:
+    """Write a fake AITER under ``root`` and return where its parts are.
+
+    ``params`` is a list of ``(name, default source text)`` pairs as in AITER's
+    release history, or a raw parameter list such as ``"x, /, *, y=1, **kw"``.
+    ``body`` is the body of ``fused_moe`` (by default it records each call in
+    ``aiter.fused_moe.CALLS``); ``prelude`` goes above the ``def``.
+    ``import_error`` is an expression that ``aiter/__init__.py`` raises, e.g.
+    ``'RuntimeError("ROCm version file not found")'`` as on a host without ROCm.
+    ``distribution=None`` writes no dist-info (a source checkout).
+    """
+    package = root / "aiter"
+    package.mkdir(parents=True, exist_ok=True)
+    init = ["import enum"]
+    if import_error is not None:
+        init.append(f"raise {import_error}")
+    for name, members in (enums or {}).items():
+        init.append(f"{name} = enum.IntEnum({name!r}, {list(members)!r}, start=0)")
+    (package / "__init__.py").write_text("\n".join(init) + "\n", encoding="utf-8")
+    if fused_moe_source is None:
+        fused_moe_source = (
+            "import enum\n"
+            "from aiter import *\n"
+            "\n"
+            "class GateMode(str, enum.Enum):\n"
+            "    SEPARATED = 'separated'\n"
+            "    INTERLEAVE = 'interleave'\n"
+            "\n"
+            "CALLS = []\n"
+            f"{textwrap.dedent(prelude)}\n"
+            f"def fused_moe({_signature(params)}):\n"
+            f"{textwrap.indent(textwrap.dedent(body), '    ')}\n"
+        )
+    (package / "fused_moe.py").write_text(fused_moe_source, encoding="utf-8")
+
+    if header is not None and enums:
+        rel = "aiter_meta/csrc/include" if header == "wheel" else "csrc/include"
+        (root / rel).mkdir(parents=True, exist_ok=True)
+        blocks = [
+            f"enum class {name} : int\n{{\n" + "".join(f"    {m},\n" for m in members) + "};\n"
+            for name, members in enums.items()
+        ]
+        (root / rel / "aiter_enum.h").write_text("#pragma once\n" + "".join(blocks), encoding="utf-8")
+
+    dist_info = None
+    if distribution is not None:
+        dist_info = root / f"{distribution.replace('-', '_')}-{version}.dist-info"
+        dist_info.mkdir(exist_ok=True)
+        (dist_info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n", encoding="utf-8"
+        )
+        top = ["aiter", "aiter_meta"] if header == "wheel" else ["aiter"]
+        (dist_info / "top_level.txt").write_text("\n".join(top) + "\n", encoding="utf-8")
+        files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        (dist_info / "RECORD").write_text("".join(f"{f},,\n" for f in files), encoding="utf-8")
+    return FakeAiter(root=root, package=package, dist_info=dist_info)
+
+
+def forget_aiter() -> None:
+    """Drop every imported ``aiter`` module and every cached report."""
+    for name in [m for m in sys.modules if m == "aiter" or m.startswith("aiter.")]:
+        del sys.modules[name]
+    clear_cache()
+
+
+@pytest.fixture
+def fake_aiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., FakeAiter]]:
+    """A factory: ``fake_aiter(**write_fake_aiter_kwargs)`` writes a fake, puts it
+    first on ``sys.path`` and resets the registry. Undone after the test."""
+    counter = itertools.count()
+
+    def make(**kwargs: object) -> FakeAiter:
+        fake = write_fake_aiter(tmp_path / f"fake-aiter-{next(counter)}", **kwargs)  # type: ignore[arg-type]
+        monkeypatch.syspath_prepend(str(fake.root))
+        forget_aiter()
+        return fake
+
+    forget_aiter()
+    yield make
+    forget_aiter()

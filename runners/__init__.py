@@ -1,0 +1,1 @@
+"""MoE runners that check every request against the AITER feature set before dispatch."""

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["capabilities.testing"]
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+HISTORY: list[dict[str, Any]] = json.loads((DATA / "aiter-fused-moe-history.json").read_text())["releases"]
+
+# The two real distributions that install a module "aiter" (see docs/report.md).
+REAL_WHEELS = {
+    "amd": "amd-aiter==0.1.7.post2.dev18",
+    "impostor": "aiter==0.13.20191203",
+}
+
+
+def _install(spec: str, target: Path) -> None:
+    """pip-install ``spec`` (no dependencies) into ``target``; downloads are cached in .cache/."""
+    cache = ROOT / ".cache" / "wheels"
+    cache.mkdir(parents=True, exist_ok=True)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "download", "--no-deps", "-d", str(cache), spec], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--find-links", str(cache), "--target", str(target), spec],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session", params=sorted(REAL_WHEELS))
+def real_install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A folder with a real distribution installed by pip, as ``(which, folder)``.
+
+    Skipped without network, unless CAPABILITIES_REAL_WHEELS=required (as in CI)."""
+    which: str = request.param
+    target = tmp_path_factory.mktemp(f"real-{which}")
+    try:
+        _install(REAL_WHEELS[which], target)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        message = f"cannot install {REAL_WHEELS[which]}: {detail.decode(errors='replace')[-500:]}"
+        if os.environ.get("CAPABILITIES_REAL_WHEELS") == "required":
+            pytest.fail(message)
+        pytest.skip(message)
+    return which, target
+
+
+def run_cli(*args: str, pythonpath: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m capabilities ARGS`` in a fresh process."""
+    env = dict(os.environ)
+    paths = [str(ROOT)] + ([str(pythonpath)] if pythonpath else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return subprocess.run(
+        [sys.executable, "-m", "capabilities", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,211 @@
+"""python -m capabilities: text, JSON, --require, --import, usage errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capabilities._cli import main
+from tests.conftest import run_cli
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_text_report_has_aligned_keys_and_one_line_per_feature(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, w1, *, no_combine=False", version="0.1.21")
+    code, out, err = _run()
+    assert code == 0 and err == ""
+    head = out.split("\n\n")[0].splitlines()
+    assert len({line.index(" : ") for line in head}) == 1  # aligned
+    assert "aiter status   : available" in out
+    assert "version        : 0.1.21" in out
+    features = out.split("features:\n")[1].splitlines()
+    assert any(line.split()[:2] == ["supported", "no_combine"] for line in features)
+    assert any(line.split()[:2] == ["unsupported", "splitk"] for line in features)
+
+
+def test_json_report_fields(fake_aiter: Any) -> None:
+    fake = fake_aiter(params="hidden_states, w1, *, no_combine=False", version="0.1.21")
+    code, out, _ = _run("--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["schema_version"] == 1
+    assert data["aiter"] == {
+        "status": "available",
+        "distribution": "amd-aiter",
+        "version": "0.1.21",
+        "version_valid": True,
+        "location": str(fake.package),
+        "import_error": None,
+        "detail": f"amd-aiter 0.1.21 provides module 'aiter' at {fake.package}",
+    }
+    assert data["fused_moe"]["parameters"] == [
+        {"name": "hidden_states", "kind": "positional_or_keyword", "default": None},
+        {"name": "w1", "kind": "positional_or_keyword", "default": None},
+        {"name": "no_combine", "kind": "keyword_only", "default": "False"},
+    ]
+    assert data["features"]["no_combine"] == {
+        "support": "supported",
+        "source": "static_signature",
+        "detail": "fused_moe in amd-aiter 0.1.21 takes 'no_combine' by keyword (keyword_only, default False)",
+    }
+    assert data["enums"]["ActivationType"] == ["No", "Silu", "Gelu", "Swiglu"]
+    assert set(data["environment"]) == {"python", "torch", "platform"}
+
+
+def test_json_fused_moe_is_null_when_unknown(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source="fused_moe = print\n")
+    data = json.loads(_run("--json")[1])
+    assert data["fused_moe"] is None
+    assert data["features"]["no_combine"]["support"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("require", "code"),
+    [("no_combine", 0), ("no_combine,ActivationType.Silu", 0), ("splitk", 1), ("no_combine,splitk", 1), ("nope", 1)],
+)
+def test_require_exit_codes(fake_aiter: Any, require: str, code: int) -> None:
+    fake_aiter(params="hidden_states, no_combine=False")
+    got, _, err = _run("--require", require)
+    assert got == code
+    if code:
+        assert "required feature(s) not supported by amd-aiter 0.1.20" in err
+
+
+def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, **kwargs", version="0.1.9")
+    code, _, err = _run("--require", "splitk,no_combin")
+    assert code == 1
+    assert "splitk: unknown: 'splitk' is not a named parameter of fused_moe in amd-aiter 0.1.9, which takes **kwargs" in err
+    assert "no_combin: unsupported: not a known feature" in err and "did you mean 'no_combine'?" in err
+
+
+def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
+    fake_aiter(distribution="aiter")
+    code, out, err = _run("--require", "no_combine")
+    assert code == 1 and "aiter status   : impostor" in out
+    assert "AMD's AITER is the distribution 'amd-aiter'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--require", "a,,b"], "--require takes comma-separated feature names"),
+        (["--require", ""], "--require takes comma-separated feature names"),
+        (["--timeout", "0"], "--timeout must be a positive number"),
+        (["--timeout", "soon"], "invalid float value"),
+        (["--aiter-path", "/nonexistent/dir"], "is not a folder"),
+        (["--compare", "a.json"], "expected 2 arguments"),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], message: str) -> None:
+    code, out, err = _run(*argv)
+    assert code == 2 and out == ""
+    assert message in err and "usage: python -m capabilities" in err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "--require" in capsys.readouterr().out
+
+
+def test_import_runs_in_a_child_with_a_time_limit(fake_aiter: Any) -> None:
+    fake = fake_aiter()
+    (fake.package / "__init__.py").write_text("import time\ntime.sleep(60)\n")
+    code, out, _ = _run("--json", "--import", "--timeout", "1.5")
+    data = json.loads(out)
+    assert code == 0
+    assert data["aiter"]["status"] == "import_failed"
+    assert "did not finish within 1.5 s" in data["aiter"]["import_error"]
+
+
+def test_aiter_path(tmp_path: Path) -> None:
+    from capabilities.testing import forget_aiter, write_fake_aiter
+
+    forget_aiter()
+    fake = write_fake_aiter(tmp_path, version="0.1.5", params="hidden_states, moe_sorting_dispatch_policy=0")
+    data = json.loads(_run("--json", "--aiter-path", str(tmp_path))[1])
+    assert data["aiter"]["location"] == str(fake.package) and data["aiter"]["version"] == "0.1.5"
+    assert data["features"]["moe_sorting_dispatch_policy"]["support"] == "supported"
+    forget_aiter()
+
+
+def test_default_report_imports_neither_torch_nor_aiter(tmp_path: Path) -> None:
+    from capabilities.testing import write_fake_aiter
+
+    write_fake_aiter(tmp_path, import_error='RuntimeError("ran")')
+    code = (
+        "import sys\nfrom capabilities._cli import main\n"
+        "rc = main(['--json'])\n"
+        "assert rc == 0, rc\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'aiter'))\n"
+        "assert not bad, bad\n"
+    )
+    import subprocess
+    import sys
+
+    env_path = f"{tmp_path}:{Path(__file__).parent.parent}"
+    done = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": env_path}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_module_entry_point(fake_aiter: Any) -> None:
+    fake = fake_aiter(params="hidden_states, splitk=0")
+    done = run_cli("--require", "splitk", pythonpath=fake.root)
+    assert done.returncode == 0, done.stderr
+    assert "supported    splitk" in done.stdout
+
+
+def _save(tmp_path: Path, name: str) -> str:
+    code, out, _ = _run("--json")
+    assert code == 0
+    path = tmp_path / name
+    path.write_text(out)
+    return str(path)
+
+
+def test_compare_two_fakes(fake_aiter: Any, tmp_path: Path) -> None:
+    fake_aiter(params="hidden_states, w1, no_combine=False, splitk=0", version="0.1.21")
+    a = _save(tmp_path, "a.json")
+    fake_aiter(params="hidden_states, w1, splitk=1", version="0.1.9")
+    b = _save(tmp_path, "b.json")
+    code, out, err = _run("--compare", a, b)
+    assert code == 1 and err == ""
+    assert f"A: {a}: amd-aiter 0.1.21 (available)" in out
+    assert "version: 0.1.21 | 0.1.9" in out
+    assert "only in A: no_combine" in out
+    assert "splitk: positional_or_keyword = 0 | positional_or_keyword = 1" in out
+    assert "features: 1 difference(s), A | B\n  no_combine: supported | unsupported\n" in out
+    code, out, _ = _run("--compare", a, b, "--json")
+    assert code == 1 and json.loads(out)["features"] == ["no_combine: supported | unsupported"]
+
+
+def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
+    fake_aiter()
+    a = _save(tmp_path, "a.json")
+    code, out, _ = _run("--compare", a, a)
+    assert code == 0 and "features: same" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "cannot read"), ("{}", "is not a report of this version"), ("not json", "is not a report of this version")],
+    ids=["missing", "empty-object", "not-json"],
+)
+def test_compare_bad_files_exit_2(fake_aiter: Any, tmp_path: Path, content: str | None, message: str) -> None:
+    fake_aiter()
+    good = _save(tmp_path, "good.json")
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content)
+    code, _, err = _run("--compare", good, str(bad))
+    assert code == 2 and message in err

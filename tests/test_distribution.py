@@ -1,0 +1,99 @@
+"""Which distribution provides the module aiter, and what that makes the status."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import capabilities
+from capabilities import AiterStatus, Support
+
+
+def test_absent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "site-packages" in p] + [str(tmp_path)])
+    capabilities.clear_cache()
+    report = capabilities.probe(aiter_path=tmp_path)
+    assert report.aiter.status is AiterStatus.ABSENT
+    assert report.aiter.distribution is None and report.aiter.location is None
+    assert report.fused_moe is None
+    assert {f.support for f in report.features.values()} == {Support.UNSUPPORTED}
+    assert "amd-aiter" in report.features["no_combine"].detail
+
+
+def test_amd_distribution_is_identified(fake_aiter: Any) -> None:
+    fake = fake_aiter(version="0.1.9.post1")
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.AVAILABLE
+    assert (report.aiter.distribution, report.aiter.version) == ("amd-aiter", "0.1.9.post1")
+    assert report.aiter.location == str(fake.package)
+    assert report.aiter.version_valid
+
+
+def test_other_distribution_is_an_impostor(fake_aiter: Any) -> None:
+    fake_aiter(distribution="aiter", version="0.13.20191203")
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.IMPOSTOR
+    assert report.aiter.distribution == "aiter"
+    assert "AMD's AITER is the distribution 'amd-aiter'" in report.aiter.detail
+    assert report.fused_moe is None  # an impostor's code is not read
+    assert report.features["hidden_states"].support is Support.UNSUPPORTED
+
+
+def test_package_without_fused_moe_is_an_impostor(fake_aiter: Any) -> None:
+    fake = fake_aiter()
+    (fake.package / "fused_moe.py").unlink()
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.IMPOSTOR
+    assert "has no aiter/fused_moe.py" in report.aiter.detail
+
+
+def test_single_file_module_is_an_impostor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "aiter.py").write_text("x = 1\n")
+    capabilities.clear_cache()
+    report = capabilities.probe(aiter_path=tmp_path)
+    assert report.aiter.status is AiterStatus.IMPOSTOR
+    assert report.aiter.location == str(tmp_path / "aiter.py")
+
+
+def test_source_checkout_has_no_distribution(fake_aiter: Any) -> None:
+    fake_aiter(distribution=None, header="source")
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.AVAILABLE
+    assert report.aiter.distribution is None and report.aiter.version is None
+    assert "no distribution metadata" in report.aiter.detail
+    assert report.features["ActivationType.Swiglu"].support is Support.SUPPORTED
+
+
+def test_invalid_version_is_reported_not_fatal(fake_aiter: Any) -> None:
+    fake_aiter(version="0.1.x-custom")
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.AVAILABLE
+    assert report.aiter.version == "0.1.x-custom" and not report.aiter.version_valid
+    assert "not a valid PEP 440 version" in report.aiter.detail
+
+
+def test_first_on_sys_path_wins(fake_aiter: Any) -> None:
+    fake_aiter(distribution="aiter")
+    fake_aiter(version="0.1.20")  # prepended: it shadows the first
+    assert capabilities.probe().aiter.status is AiterStatus.AVAILABLE
+
+
+def test_aiter_path_probes_that_folder(fake_aiter: Any, tmp_path: Path) -> None:
+    from capabilities.testing import write_fake_aiter
+
+    fake_aiter(version="0.1.20")
+    other = write_fake_aiter(tmp_path / "checkout", version="0.1.4", params="hidden_states, dtype=None")
+    report = capabilities.probe(aiter_path=other.root)
+    assert report.aiter.version == "0.1.4"
+    assert report.aiter.location == str(other.package)
+    assert capabilities.probe().aiter.version == "0.1.20"  # a separate cache entry
+
+
+def test_probing_never_imports_aiter(fake_aiter: Any) -> None:
+    fake_aiter(import_error='RuntimeError("must not run")')
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.AVAILABLE
+    assert "aiter" not in sys.modules

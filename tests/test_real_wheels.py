@@ -1,0 +1,69 @@
+"""The two real distributions that install a module named aiter, installed by pip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+# amd-aiter 0.1.7.post2.dev18 is cut from v0.1.7.post2: its fused_moe, read by hand.
+AMD_PARAMS = [
+    ("hidden_states", None), ("w1", None), ("w2", None), ("topk_weight", None), ("topk_ids", None),
+    ("expert_mask", "None"), ("activation", "ActivationType.Silu"), ("quant_type", "QuantType.No"),
+    ("doweight_stage1", "False"), ("w1_scale", "None"), ("w2_scale", "None"), ("a1_scale", "None"),
+    ("a2_scale", "None"), ("block_size_M", "None"), ("num_local_tokens", "None"),
+    ("moe_sorting_dispatch_policy", "0"), ("dtype", "None"), ("hidden_pad", "0"), ("intermediate_pad", "0"),
+    ("bias1", "None"), ("bias2", "None"),
+]  # fmt: skip
+
+
+def _json(*args: str, path: Path) -> dict:  # type: ignore[type-arg]
+    done = run_cli("--json", *args, pythonpath=path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_real_distribution_static(real_install: tuple[str, Path]) -> None:
+    which, path = real_install
+    data = _json(path=path)
+    if which == "impostor":
+        assert data["aiter"]["status"] == "impostor"
+        assert (data["aiter"]["distribution"], data["aiter"]["version"]) == ("aiter", "0.13.20191203")
+        assert data["fused_moe"] is None
+        assert data["features"]["no_combine"]["support"] == "unsupported"
+        return
+    assert data["aiter"]["status"] == "available"
+    assert (data["aiter"]["distribution"], data["aiter"]["version"]) == ("amd-aiter", "0.1.7.post2.dev18")
+    assert data["aiter"]["location"] == str(path / "aiter")
+    assert [(p["name"], p["default"]) for p in data["fused_moe"]["parameters"]] == AMD_PARAMS
+    assert data["features"]["no_combine"]["support"] == "unsupported"
+    assert data["features"]["bias1"]["support"] == "supported"
+    assert data["features"]["splitk"]["support"] == "unsupported"
+    assert data["enums"] == {
+        "ActivationType": ["No", "Silu", "Gelu", "Swiglu"],
+        "QuantType": ["No", "per_Tensor", "per_Token", "per_1x32", "per_1x128", "per_128x128"],
+    }
+
+
+def test_real_distribution_with_import(real_install: tuple[str, Path]) -> None:
+    which, path = real_install
+    data = _json("--import", path=path)
+    if which == "impostor":
+        assert data["aiter"]["status"] == "impostor"
+        assert data["evidence"]["runtime"] is None  # an unrelated project's code is not run
+        return
+    assert data["aiter"]["status"] == "import_failed"
+    assert data["aiter"]["import_error"] == "RuntimeError: ROCm version file not found"
+    assert data["fused_moe"]["source"] == "static_signature"
+    assert [(p["name"], p["default"]) for p in data["fused_moe"]["parameters"]] == AMD_PARAMS
+
+
+def test_real_distribution_require_gates(real_install: tuple[str, Path]) -> None:
+    which, path = real_install
+    done = run_cli("--require", "no_combine", pythonpath=path)
+    assert done.returncode == 1
+    assert "no_combine: unsupported" in done.stderr and "Traceback" not in done.stderr
+    if which == "impostor":
+        assert "AMD's AITER is the distribution 'amd-aiter'" in done.stderr

@@ -1,0 +1,172 @@
+"""The static probe reads what the source pins down, and says "unknown" otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import capabilities
+from capabilities import AiterStatus, ParameterKind, Support
+
+# Shapes of fused_moe.py whose signature cannot be known without running it.
+AMBIGUOUS = {
+    "conditional def": "import os\nif os.environ.get('X'):\n    def fused_moe(x, no_combine=False): ...\nelse:\n    def fused_moe(x): ...\n",
+    "def in try": "try:\n    from ._impl import fused_moe\nexcept ImportError:\n    def fused_moe(x, no_combine=False): ...\n",
+    "two defs": "def fused_moe(x, no_combine=False): ...\ndef fused_moe(x): ...\n",
+    "assignment": "def _impl(x, no_combine=False): ...\nfused_moe = _impl\n",
+    "partial": "import functools\ndef _impl(x, no_combine=False): ...\nfused_moe = functools.partial(_impl, no_combine=True)\n",
+    "rebinding after def": "def fused_moe(x, no_combine=False): ...\nfused_moe = staticmethod(fused_moe)\n",
+    "import": "from aiter._impl import fused_moe\n",
+    "import as": "from aiter._impl import impl as fused_moe\n",
+    "star import after def": "def fused_moe(x, no_combine=False): ...\nfrom aiter._impl import *\n",
+    "decorated": "import functools\n@functools.lru_cache\ndef fused_moe(x, no_combine=False): ...\n",
+    "decorator factory": "def guard(f):\n    return lambda *a: f(*a)\n@guard\ndef fused_moe(x, no_combine=False): ...\n",
+    "lambda": "fused_moe = lambda x, no_combine=False: x\n",
+    "class": "class fused_moe:\n    def __init__(self, x, no_combine=False): ...\n",
+    "async def": "async def fused_moe(x, no_combine=False): ...\n",
+    "annotated assignment": "from typing import Callable\nfused_moe: Callable = print\n",
+    "walrus": "def _i(x, no_combine=False): ...\n(fused_moe := _i)\n",
+    "for loop": "for fused_moe in [print]:\n    pass\n",
+    "with block": "import contextlib\nwith contextlib.nullcontext():\n    def fused_moe(x, no_combine=False): ...\n",
+    "global in function": "def fused_moe(x, no_combine=False): ...\ndef _swap():\n    global fused_moe\n    fused_moe = print\n_swap()\n",
+    "signature override": "import inspect\ndef fused_moe(x): ...\nfused_moe.__signature__ = inspect.signature(lambda x, no_combine=False: 0)\n",
+    "wrapped override": "def _i(x, no_combine=False): ...\ndef fused_moe(*a, **k): ...\nfused_moe.__wrapped__ = _i\n",
+    "deleted": "def fused_moe(x, no_combine=False): ...\ndel fused_moe\n",
+    "module getattr": "def __getattr__(name):\n    return print\n",
+    "no definition": "def other(x, no_combine=False): ...\n",
+    "match": "match 1:\n    case 1:\n        def fused_moe(x, no_combine=False): ...\n",
+}
+
+
+@pytest.mark.parametrize("source", AMBIGUOUS.values(), ids=AMBIGUOUS.keys())
+def test_ambiguous_definitions_are_unknown_never_supported(fake_aiter: Any, source: str) -> None:
+    fake_aiter(fused_moe_source=source)
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.AVAILABLE
+    assert report.fused_moe is None
+    assert report.evidence.static.error
+    assert report.features["no_combine"].support is Support.UNKNOWN
+    assert report.features["no_combine"].detail == report.evidence.static.error
+    assert not [n for n, f in report.features.items() if f.support is Support.SUPPORTED and "." not in n]
+
+
+def test_the_reason_names_the_construct(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=AMBIGUOUS["decorated"])
+    assert "decorated (@functools.lru_cache)" in capabilities.probe().features["no_combine"].detail
+    fake_aiter(fused_moe_source=AMBIGUOUS["two defs"])
+    assert "defined 2 times (lines 1, 2)" in capabilities.probe().features["no_combine"].detail
+
+
+def test_unrelated_bindings_do_not_make_it_ambiguous(fake_aiter: Any) -> None:
+    source = (
+        "from os import *\n"  # before the def: overridden by it
+        "import functools\n"
+        "def helper(fused_moe=None):\n    fused_moe = 1\n    return fused_moe\n"
+        "class K:\n    fused_moe = 2\n"
+        "def fused_moe(x, *, no_combine=False): ...\n"
+        "ALIAS = fused_moe\n"
+    )
+    fake_aiter(fused_moe_source=source)
+    report = capabilities.probe()
+    assert report.fused_moe is not None
+    assert report.features["no_combine"].support is Support.SUPPORTED
+
+
+KINDS = {
+    "pos-only": ("hidden_states, no_combine=False, /", "no_combine", ParameterKind.POSITIONAL_ONLY, Support.UNSUPPORTED),
+    "keyword-only": ("hidden_states, *, no_combine=False", "no_combine", ParameterKind.KEYWORD_ONLY, Support.SUPPORTED),
+    "plain": ("hidden_states, no_combine=False", "no_combine", ParameterKind.POSITIONAL_OR_KEYWORD, Support.SUPPORTED),
+    "var-positional": ("hidden_states, *no_combine", "no_combine", ParameterKind.VAR_POSITIONAL, Support.UNSUPPORTED),
+    "var-keyword": ("hidden_states, **no_combine", "no_combine", ParameterKind.VAR_KEYWORD, Support.UNKNOWN),
+}
+
+
+@pytest.mark.parametrize(("params", "name", "kind", "support"), KINDS.values(), ids=KINDS.keys())
+def test_parameter_kinds_decide_support(fake_aiter: Any, params: str, name: str, kind: ParameterKind, support: Support) -> None:
+    fake_aiter(params=params)
+    report = capabilities.probe()
+    assert report.fused_moe is not None
+    assert report.fused_moe.parameters[-1].kind is kind
+    assert report.features[name].support is support
+
+
+def test_kwargs_catch_all_makes_absent_names_unknown(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, w1, splitk=0, **kwargs")
+    report = capabilities.probe()
+    assert report.features["splitk"].support is Support.SUPPORTED
+    assert report.features["no_combine"].support is Support.UNKNOWN
+    assert "**kwargs" in report.features["no_combine"].detail
+
+
+def test_defaults_are_source_text(fake_aiter: Any) -> None:
+    fake_aiter(params="x, a = 'q' , b=(1,\n 2), *, c=GateMode.SEPARATED.value, d=-1, e=0.0, f=None, g")
+    report = capabilities.probe()
+    assert report.fused_moe is not None
+    got = [(p.name, p.kind.value, p.default) for p in report.fused_moe.parameters]
+    assert got == [
+        ("x", "positional_or_keyword", None),
+        ("a", "positional_or_keyword", "'q'"),
+        ("b", "positional_or_keyword", "(1, 2)"),
+        ("c", "keyword_only", "GateMode.SEPARATED.value"),
+        ("d", "keyword_only", "-1"),
+        ("e", "keyword_only", "0.0"),
+        ("f", "keyword_only", "None"),
+        ("g", "keyword_only", None),
+    ]
+
+
+def test_non_catalog_parameters_are_features_too(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, w1, w2, topk_weight, topk_ids, brand_new_knob=3")
+    feature = capabilities.probe().features["brand_new_knob"]
+    assert feature.support is Support.SUPPORTED and feature.source == "static_signature"
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"def fused_moe(x:\n", "SyntaxError"),
+        (b"\xff\xfe not utf-8 \xff", "UnicodeDecodeError"),
+        (b"x = 1\x00\n", "SyntaxError"),
+    ],
+    ids=["syntax", "encoding", "null-byte"],
+)
+def test_unparseable_source_is_unreadable(fake_aiter: Any, content: bytes, why: str) -> None:
+    fake = fake_aiter()
+    (fake.package / "fused_moe.py").write_bytes(content)
+    report = capabilities.probe()
+    assert report.aiter.status is AiterStatus.UNREADABLE
+    assert why in report.aiter.detail
+    assert report.features["no_combine"].support is Support.UNKNOWN
+
+
+@pytest.mark.parametrize("layout", ["wheel", "source"])
+def test_enum_header_is_read_in_both_layouts(fake_aiter: Any, layout: str) -> None:
+    fake_aiter(enums={"ActivationType": ["No", "Silu", "Situv2"], "QuantType": ["No", "per_1x32"]}, header=layout)
+    report = capabilities.probe()
+    assert report.enums["ActivationType"] == ("No", "Silu", "Situv2")
+    assert report.features["ActivationType.Situv2"].support is Support.SUPPORTED
+    assert report.features["ActivationType.Swiglu"].support is Support.UNSUPPORTED
+    assert "first released in v0.1.6.post2" in report.features["ActivationType.Swiglu"].detail
+    assert report.features["QuantType.per_1x32"].source == "enum_header"
+
+
+def test_real_header_syntax(fake_aiter: Any) -> None:
+    fake = fake_aiter(header=None)
+    header = fake.root / "aiter_meta" / "csrc" / "include" / "aiter_enum.h"
+    header.parent.mkdir(parents=True)
+    header.write_text(
+        "#pragma once\n// enum class Fake : int { Nope };\n"
+        "enum class ActivationType : int\n{\n    No = -1, /* none */\n    Silu = 0,\n    Gelu = 1,\n};\n"
+        "enum class QuantType : int { No, per_Tensor = 1 };\n"
+    )
+    report = capabilities.probe()
+    assert dict(report.enums) == {"ActivationType": ("No", "Silu", "Gelu"), "QuantType": ("No", "per_Tensor")}
+
+
+def test_missing_header_makes_enum_features_unknown(fake_aiter: Any) -> None:
+    fake_aiter(header=None)
+    report = capabilities.probe()
+    feature = report.features["QuantType.per_1x32"]
+    assert feature.support is Support.UNKNOWN
+    assert "no enum header" in feature.detail
