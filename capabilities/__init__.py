@@ -28,7 +28,7 @@ from ._model import (
     SignatureReading,
     Support,
 )
-from ._registry import clear_cache, explain, probe, require
+from ._registry import clear_cache, explain, probe, report_for, require
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -52,5 +52,6 @@ __all__ = [
     "clear_cache",
     "explain",
     "probe",
+    "report_for",
     "require",
 ]

@@ -151,7 +151,15 @@ class CapabilityReport(_Frozen):
     evidence: Evidence
     environment: Environment
 
+    def feature(self, name: str) -> Feature:
+        """The answer for ``name``, listed or not: any keyword of ``fused_moe`` is a feature,
+        so an unlisted one is decided by the same rules (``unknown`` behind ``**kwargs``)."""
+        listed = self.features.get(name)
+        if listed is not None:
+            return listed
+        from ._features import decide_unlisted  # the rules live there; they need this class
+
+        return decide_unlisted(self, name)
+
     def support(self, name: str) -> Support:
-        """The answer for ``name``; a name the report does not know is unsupported."""
-        feature = self.features.get(name)
-        return Support.UNSUPPORTED if feature is None else feature.support
+        return self.feature(name).support

@@ -8,7 +8,9 @@ import os
 import platform
 import sys
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import _distribution, _features, _runtime, _static
 from ._errors import UnsupportedFeatureError, did_you_mean
@@ -68,36 +70,81 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def require(*names: str, report: CapabilityReport | None = None) -> CapabilityReport:
-    """Raise :class:`UnsupportedFeatureError` unless every named feature is ``supported``."""
+def require(
+    *names: str,
+    report: CapabilityReport | None = None,
+    requested_by: str | None = None,
+    fix: str | None = None,
+) -> CapabilityReport:
+    """Raise :class:`UnsupportedFeatureError` unless every named feature is ``supported``.
+
+    ``requested_by`` names what asked for the features and ``fix`` replaces the
+    default advice, both for the message.
+    """
     report = probe() if report is None else report
     missing = tuple(sorted(n for n in names if report.support(n) is not Support.SUPPORTED))
     if missing:
-        raise unsupported_error(report, missing) from None
+        raise unsupported_error(report, missing, requested_by=requested_by, fix=fix) from None
     return report
+
+
+def report_for(
+    fn: Callable[..., Any],
+    *,
+    distribution: str,
+    version: str,
+    enums: Mapping[str, Sequence[str]],
+) -> CapabilityReport:
+    """A report on any ``fused_moe``-compatible callable, read with ``inspect.signature``.
+
+    For kernels that are not an installed AITER (a reference implementation, a
+    wrapper of your own), so that the same checks apply to them.
+    """
+    params, _ = _runtime.signature_of(fn)
+    reading = SignatureReading(parameters=params, error=None)
+    module = sys.modules.get(getattr(fn, "__module__", ""), None)
+    identity = AiterIdentity(
+        status=AiterStatus.AVAILABLE,
+        distribution=distribution,
+        version=version,
+        version_valid=True,
+        location=getattr(module, "__file__", None),
+        import_error=None,
+        detail=f"{distribution} {version}: {getattr(fn, '__qualname__', fn)!s}",
+    )
+    fused = FusedMoe(source="runtime_signature", parameters=params)
+    frozen_enums = {k: tuple(v) for k, v in enums.items()}
+    features = _features.decide_parameters(identity, fused, "", "runtime_signature")
+    features |= _features.decide_enums(identity, frozen_enums, "runtime_enum", "")
+    evidence = Evidence(static=reading, runtime=reading, disagreement=None, enum_header=None, enum_error=None)
+    return CapabilityReport(
+        aiter=identity, fused_moe=fused, features=features, enums=frozen_enums, evidence=evidence, environment=_environment()
+    )
 
 
 def explain(report: CapabilityReport, name: str) -> str:
     """One line on why ``name`` is what it is in ``report``."""
-    feature = report.features.get(name)
-    if feature is None:
-        return (
-            f"{name}: unsupported: not a known feature nor a parameter of fused_moe in "
-            f"{report.aiter.describe()}{did_you_mean(name, report.features)}"
-        )
-    return f"{name}: {feature.support.value}: {feature.detail}"
+    feature = report.feature(name)
+    hint = "" if name in report.features else did_you_mean(name, report.features)
+    return f"{name}: {feature.support.value}: {feature.detail}{hint}"
 
 
-def unsupported_error(report: CapabilityReport, names: tuple[str, ...]) -> UnsupportedFeatureError:
+def unsupported_error(
+    report: CapabilityReport,
+    names: tuple[str, ...],
+    *,
+    requested_by: str | None = None,
+    fix: str | None = None,
+) -> UnsupportedFeatureError:
     ident = report.aiter
     lines = "\n".join("  " + explain(report, n) for n in names)
     where = f"{ident.describe()} ({ident.status.value}{', ' + ident.location if ident.location else ''})"
-    fix = (
-        "AMD's AITER is the distribution 'amd-aiter', not 'aiter'"
-        if ident.status is AiterStatus.IMPOSTOR
-        else "install an AITER build whose fused_moe has them, or stop requesting them"
-    )
-    message = f"{len(names)} feature(s) not supported by {where}:\n{lines}\nFix: {fix}."
+    if ident.status is AiterStatus.IMPOSTOR:
+        fix = "AMD's AITER is the distribution 'amd-aiter', not 'aiter'"
+    elif fix is None:
+        fix = "install an AITER build whose fused_moe has them, or stop requesting them"
+    asked = f"{requested_by} needs " if requested_by else ""
+    message = f"{asked}{len(names)} feature(s) not supported by {where}:\n{lines}\nFix: {fix}."
     return UnsupportedFeatureError(message, features=names, distribution=ident.distribution, version=ident.version)
 
 

@@ -1,1 +1,35 @@
-"""MoE runners that check every request against the AITER feature set before dispatch."""
+"""MoE runners that check every request against the AITER feature set before dispatch.
+
+Modules: ``_config`` (what a caller configures), ``_types`` (inputs, output),
+``_plan`` (validation, once, into a dispatch plan), ``_core`` (the runner and
+its call path), ``reference`` (a plain-torch fused_moe).
+"""
+
+from capabilities import (
+    InvalidInputError,
+    InvalidKwargsError,
+    KwargCollisionError,
+    UnsupportedFeatureError,
+)
+
+from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
+from ._core import AiterRunnerCore
+from ._plan import AiterUnavailableError, Plan, UnverifiedFeatureWarning
+from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
+
+__all__ = [
+    "AiterMoeQuantInfo",
+    "AiterQuantType",
+    "AiterRunnerCore",
+    "AiterRunnerInput",
+    "AiterRunnerOutput",
+    "AiterUnavailableError",
+    "InvalidConfigError",
+    "InvalidInputError",
+    "InvalidKwargsError",
+    "KwargCollisionError",
+    "MoeRunnerConfig",
+    "Plan",
+    "UnsupportedFeatureError",
+    "UnverifiedFeatureWarning",
+]

@@ -1,0 +1,70 @@
+"""What a caller configures once: the runner config and the quant type names."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal
+
+from capabilities import CapabilityError
+
+Activation = Literal["silu", "gelu", "swiglu"]
+Backend = Literal["aiter", "reference"]
+GateModeName = Literal["separated", "interleave"]
+
+# Config activation name -> AITER ActivationType member name.
+ACTIVATIONS: dict[str, str] = {"silu": "Silu", "gelu": "Gelu", "swiglu": "Swiglu"}
+BACKENDS = ("aiter", "reference")
+GATE_MODES = ("separated", "interleave")
+
+
+class InvalidConfigError(CapabilityError, ValueError):
+    """A runner config field has a value outside its choices."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AiterQuantType(str, enum.Enum):
+    """AITER's ``QuantType``, by member name; mapped onto the installed enum by name."""
+
+    NONE = "No"
+    PER_TENSOR = "per_Tensor"
+    PER_TOKEN = "per_Token"
+    PER_1X32 = "per_1x32"
+    PER_1X128 = "per_1x128"
+    PER_128X128 = "per_128x128"
+    PER_256X128 = "per_256x128"
+    PER_1024X128 = "per_1024x128"
+
+
+def _choice(field: str, value: object, choices: tuple[str, ...] | list[str]) -> None:
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise InvalidConfigError(f"MoeRunnerConfig.{field} must be one of {options}, not {value!r}", field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class MoeRunnerConfig:
+    """How a runner dispatches; checked against the installed AITER when the runner is made.
+
+    ``gate_mode`` is forwarded to ``fused_moe`` only when set (AITER's default
+    layout is "separated").
+    """
+
+    activation: Activation = "silu"
+    no_combine: bool = False
+    backend: Backend = "aiter"
+    gate_mode: GateModeName | None = None
+
+    def __post_init__(self) -> None:
+        _choice("activation", self.activation, list(ACTIVATIONS))
+        if not isinstance(self.no_combine, bool):
+            raise InvalidConfigError(
+                f"MoeRunnerConfig.no_combine must be a bool, not {type(self.no_combine).__name__} {self.no_combine!r}",
+                field="no_combine",
+            )
+        _choice("backend", self.backend, BACKENDS)
+        if self.gate_mode is not None:
+            _choice("gate_mode", self.gate_mode, GATE_MODES)

@@ -1,0 +1,141 @@
+"""The runner: checks once when made and per quant info, then dispatches from a plan."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from capabilities import CapabilityReport, InvalidInputError
+
+from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
+from ._plan import Kernel, Plan, aiter_kernel, build_plan, config_kwargs, gate_per_call, reference_kernel
+from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
+
+_INT32 = torch.int32
+_new_output = object.__new__  # cheaper than a call to __init__ on the hot path
+
+
+class AiterRunnerCore:
+    """Dispatches MoE requests to ``fused_moe`` after checking them against the feature set.
+
+    Made once per layer (or model): resolves the kernel (``backend="aiter"``
+    imports ``aiter.fused_moe``; it never falls back to the reference), and
+    checks the config (``no_combine``, activation, gate mode) against
+    ``report`` (default ``capabilities.probe(runtime=True)``). The first
+    ``run`` with a quant info checks its options and ``fused_moe_kwargs`` and
+    keeps the result as a plan; later calls only merge tensors into it.
+    """
+
+    __slots__ = (
+        "config",
+        "_kernel",
+        "_base",
+        "_plans",
+        "_no_combine",
+        "_fast",
+        "_per_call_ok",
+        "__weakref__",
+    )
+
+    def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
+        if not isinstance(config, MoeRunnerConfig):
+            raise TypeError(f"config must be a MoeRunnerConfig, not {type(config).__name__}")
+        if config.backend == "reference":
+            if report is not None:
+                raise InvalidConfigError(
+                    "report= describes an AITER build and applies to backend='aiter'; the reference backend "
+                    "checks requests against its own signature. Fix: drop report= or use backend='aiter'.",
+                    field="backend",
+                )
+            kernel = reference_kernel()
+        else:
+            kernel = aiter_kernel(report)
+        self.config = config
+        self._kernel: Kernel = kernel
+        self._base = config_kwargs(kernel, config)
+        self._no_combine = config.no_combine
+        # (quant info, fn, w1, w2, kwargs) of the last plan built without a quant type override
+        self._fast: tuple[Any, ...] = (None, None, None, None, {})
+        self._per_call_ok: frozenset[str] = frozenset()
+        self._plans: weakref.WeakKeyDictionary[AiterMoeQuantInfo, dict[AiterQuantType | None, Plan]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def report(self) -> CapabilityReport:
+        """The feature set requests are checked against."""
+        return self._kernel.report
+
+    def plan(self, quant_info: AiterMoeQuantInfo, quant_type: AiterQuantType | None = None) -> Plan:
+        """The validated plan for ``quant_info``: built (and checked) on first use, then cached."""
+        per_info = self._plans.get(quant_info)
+        if per_info is None:
+            per_info = self._plans.setdefault(quant_info, {})
+        plan = per_info.get(quant_type)
+        if plan is None:
+            plan = per_info[quant_type] = build_plan(self._kernel, self._base, quant_info, quant_type)
+        if quant_type is None:  # the fast path of run()
+            self._fast = (quant_info, plan.fn, plan.w1, plan.w2, plan.kwargs)
+            self._per_call_ok = plan.per_call_ok
+        return plan
+
+    def run(self, runner_input: AiterRunnerInput, quant_info: AiterMoeQuantInfo) -> AiterRunnerOutput:
+        # The hot path: no report, no introspection; every tensor attribute read costs
+        # ~70-130 ns on CPU, so only the three required checks read any.
+        qi, fn, w1, w2, kwargs = self._fast
+        if quant_info is not qi or runner_input.quant_type is not None:
+            plan = self.plan(quant_info, runner_input.quant_type)
+            fn, w1, w2, kwargs = plan.fn, plan.w1, plan.w2, plan.kwargs
+        hs = runner_input.hidden_states
+        ids = runner_input.topk_ids
+        hshape = hs.shape
+        ishape = ids.shape
+        if ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
+            raise _input_error(hs, ids, runner_input.topk_weights)
+        if runner_input.a1_scale is not None or runner_input.num_local_tokens is not None or runner_input.output_dtype is not None:
+            kwargs = self._per_call(kwargs, runner_input)
+        out = _new_output(AiterRunnerOutput)
+        if not hshape[0]:  # no kernel for no tokens; keep the rank no_combine promises
+            shape = (0, ishape[1], hshape[1]) if self._no_combine else (0, hshape[1])
+            out.hidden_states = hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype)
+            return out
+        out.hidden_states = fn(hs, w1, w2, runner_input.topk_weights, ids, **kwargs)
+        return out
+
+    def _per_call(self, kwargs: Mapping[str, Any], runner_input: AiterRunnerInput) -> dict[str, Any]:
+        merged = dict(kwargs)
+        per_call = (
+            ("a1_scale", runner_input.a1_scale),
+            ("num_local_tokens", runner_input.num_local_tokens),
+            ("dtype", runner_input.output_dtype),
+        )
+        for name, value in per_call:
+            if value is not None:
+                if name not in self._per_call_ok:
+                    gate_per_call(self._kernel, name)
+                merged[name] = value
+        return merged
+
+    def __repr__(self) -> str:
+        return f"AiterRunnerCore({self.config!r}, kernel={self._kernel.report.aiter.describe()})"
+
+
+def _input_error(hs: torch.Tensor, ids: torch.Tensor, tw: torch.Tensor) -> InvalidInputError:
+    """The slow path: say everything that is wrong with the three routing tensors."""
+    problems = []
+    if hs.dim() != 2:
+        problems.append(f"hidden_states must be [M, hidden] (rank 2), got rank {hs.dim()}")
+    if ids.dim() != 2:
+        problems.append(f"topk_ids must be [M, topk] (rank 2), got rank {ids.dim()}")
+    if hs.dim() >= 1 and ids.dim() >= 1 and hs.shape[0] != ids.shape[0]:
+        problems.append(f"M differs: hidden_states has {hs.shape[0]} rows, topk_ids {ids.shape[0]}")
+    if ids.dtype != _INT32:
+        problems.append(f"topk_ids must be int32, got {ids.dtype} (convert once, where the router runs)")
+    shapes = (
+        f"hidden_states {tuple(hs.shape)} {hs.dtype}, topk_ids {tuple(ids.shape)} {ids.dtype}, "
+        f"topk_weights {tuple(tw.shape)} {tw.dtype}"
+    )
+    return InvalidInputError("malformed MoE input: " + "; ".join(problems) + f" ({shapes})")

@@ -1,0 +1,20 @@
+"""The benchmarks run (figures are theirs to print; no timing is asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-combine"]])
+def test_dispatch_benchmark_runs(flags: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "dispatch.py"), "--calls", "200", "--repeat", "3", *flags],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ours / upstream = " in done.stdout and "ours / bare     = " in done.stdout

@@ -1,0 +1,293 @@
+"""The runner against fake installed AITERs: checked before any kernel call, then dispatched."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+import torch
+
+from runners import (
+    AiterMoeQuantInfo,
+    AiterQuantType,
+    AiterRunnerCore,
+    AiterRunnerInput,
+    AiterUnavailableError,
+    InvalidConfigError,
+    InvalidInputError,
+    InvalidKwargsError,
+    KwargCollisionError,
+    MoeRunnerConfig,
+    UnsupportedFeatureError,
+    UnverifiedFeatureWarning,
+)
+from tests.conftest import HISTORY
+
+LATEST = [tuple(p) for p in HISTORY[-1]["fused_moe_params"]]  # v0.1.20.post1
+FIRST = [tuple(p) for p in HISTORY[0]["fused_moe_params"]]  # v0.1.1
+WITH_NO_COMBINE = [*LATEST, ("no_combine", "False")]
+# Records the call and returns a tensor of the shape AITER would.
+BODY = """
+CALLS.append(dict(locals()))
+m, h = hidden_states.shape
+if locals().get("no_combine"):
+    return hidden_states.new_zeros((m, topk_ids.shape[1], h))
+return hidden_states.new_zeros((m, h))
+"""
+M, E, H, INTER, K = 5, 6, 16, 8, 2
+
+
+def _calls() -> list[dict[str, Any]]:
+    import aiter.fused_moe
+
+    return aiter.fused_moe.CALLS  # type: ignore[no-any-return]
+
+
+def _quant_info(**kw: Any) -> AiterMoeQuantInfo:
+    g = torch.Generator().manual_seed(1)
+    w1 = torch.randn(E, 2 * INTER, H, generator=g) / 4
+    w2 = torch.randn(E, H, INTER, generator=g) / 4
+    return AiterMoeQuantInfo(w13_weight=w1, w2_weight=w2, **kw)
+
+
+def _input(m: int = M, **kw: Any) -> AiterRunnerInput:
+    g = torch.Generator().manual_seed(2)
+    ids = torch.stack([torch.randperm(E, generator=g)[:K] for _ in range(m)]) if m else torch.zeros(0, K)
+    weights = torch.rand(m, K, generator=g)
+    return AiterRunnerInput(
+        hidden_states=torch.randn(m, H, generator=g), topk_ids=ids.to(torch.int32), topk_weights=weights, **kw
+    )
+
+
+# --- the three upstream scenarios ----------------------------------------------
+
+
+def test_forwards_no_combine_and_extra_kwargs(fake_aiter: Any) -> None:
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY, version="0.1.21.dev1")
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    qi = _quant_info(fused_moe_kwargs={"splitk": 2, "moe_sorting_dispatch_policy": 1})
+    out = runner.run(_input(), qi)
+    assert out.hidden_states.shape == (M, K, H)
+    (call,) = _calls()
+    import aiter
+
+    assert call["no_combine"] is True
+    assert (call["splitk"], call["moe_sorting_dispatch_policy"]) == (2, 1)
+    assert call["activation"] is aiter.ActivationType.Silu  # type: ignore[attr-defined]
+    assert call["quant_type"] is aiter.QuantType.No  # type: ignore[attr-defined]
+    assert call["w1"] is qi.w13_weight and call["w2"] is qi.w2_weight
+
+
+def test_rejects_no_combine_when_unsupported(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY, version="0.1.20.post1")
+    with pytest.raises(UnsupportedFeatureError) as info:
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    err = info.value
+    assert isinstance(err, NotImplementedError)
+    assert (err.feature, err.distribution, err.version) == ("no_combine", "amd-aiter", "0.1.20.post1")
+    message = str(err)
+    assert message.startswith("MoeRunnerConfig(no_combine=True) needs 1 feature(s) not supported by amd-aiter 0.1.20.post1")
+    assert "no_combine: unsupported: not a parameter of fused_moe in amd-aiter 0.1.20.post1" in message
+    assert "Fix: install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), or set no_combine=False." in message
+    assert _calls() == []
+
+
+@pytest.mark.parametrize(("no_combine", "shape"), [(True, (0, K, H)), (False, (0, H))])
+def test_empty_input_calls_no_kernel_and_keeps_rank(fake_aiter: Any, no_combine: bool, shape: tuple[int, ...]) -> None:
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=no_combine))
+    ri = _input(0)
+    ri.hidden_states = ri.hidden_states.to(torch.bfloat16)
+    out = runner.run(ri, _quant_info())
+    assert out.hidden_states.shape == shape
+    assert out.hidden_states.dtype == torch.bfloat16 and out.hidden_states.device == ri.hidden_states.device
+    assert _calls() == []
+
+
+def test_empty_input_with_unsupported_no_combine_still_fails_first(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    with pytest.raises(UnsupportedFeatureError, match="no_combine"):
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True)).run(_input(0), _quant_info())
+
+
+# --- kwargs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "suggestion"),
+    [({"split_k": 1}, "did you mean 'splitk'?"), ({"linearbeta": 1.0}, "did you mean 'linear_beta'?"), ({"zzz": 1}, "")],
+)
+def test_misspelt_kwarg_is_a_type_error_before_the_call(fake_aiter: Any, kwargs: dict[str, Any], suggestion: str) -> None:
+    fake_aiter(params=LATEST, body=BODY, version="0.1.20.post1")
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    with pytest.raises(InvalidKwargsError) as info:
+        runner.run(_input(), _quant_info(fused_moe_kwargs=kwargs))
+    err = info.value
+    assert isinstance(err, TypeError) and err.kwarg == next(iter(kwargs))
+    message = str(err)
+    assert f"fused_moe in amd-aiter 0.1.20.post1 does not accept fused_moe_kwargs {list(kwargs)}" in message
+    assert suggestion in message
+    assert "It accepts by keyword (beyond the runner's own): block_size_M, moe_sorting_dispatch_policy" in message
+    assert _calls() == []
+
+
+def test_every_bad_kwarg_is_named_sorted(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    with pytest.raises(InvalidKwargsError) as info:
+        AiterRunnerCore(MoeRunnerConfig()).run(_input(), _quant_info(fused_moe_kwargs={"zz": 1, "aa": 2, "splitk": 1}))
+    assert info.value.kwargs == ("aa", "zz")
+
+
+@pytest.mark.parametrize(
+    ("key", "owner"),
+    [
+        ("no_combine", "MoeRunnerConfig.no_combine"),
+        ("activation", "MoeRunnerConfig.activation"),
+        ("hidden_states", "AiterRunnerInput.hidden_states"),
+        ("w1", "AiterMoeQuantInfo.w13_weight"),
+        ("dtype", "AiterRunnerInput.output_dtype"),
+        ("bias1", "AiterMoeQuantInfo.b13"),
+    ],
+)
+def test_colliding_kwarg_is_named(fake_aiter: Any, key: str, owner: str) -> None:
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    with pytest.raises(KwargCollisionError, match=f"'{key}' is set by the runner from {owner}") as info:
+        runner.run(_input(), _quant_info(fused_moe_kwargs={key: None}))
+    assert isinstance(info.value, ValueError) and info.value.kwarg == key
+    assert _calls() == []
+
+
+def test_kwargs_catch_all_forwards_with_one_warning(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, w1, w2, topk_weight, topk_ids, activation=None, quant_type=None, **kwargs", body=BODY, version="9.9.kw")
+    qi = _quant_info(fused_moe_kwargs={"brand_new": 7})
+    with pytest.warns(UnverifiedFeatureWarning, match="forwarding 'brand_new' to fused_moe in amd-aiter 9.9.kw"):
+        AiterRunnerCore(MoeRunnerConfig()).run(_input(), qi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runner = AiterRunnerCore(MoeRunnerConfig())
+        runner.run(_input(), _quant_info(fused_moe_kwargs={"brand_new": 8}))  # the same name: no second warning
+        runner.run(_input(), _quant_info(fused_moe_kwargs={"brand_new": 9}))
+    assert [c["kwargs"]["brand_new"] for c in _calls()] == [7, 8, 9]
+
+
+def test_kwargs_are_frozen_at_construction(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    raw = {"splitk": 1}
+    qi = _quant_info(fused_moe_kwargs=raw)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    runner.run(_input(), qi)
+    raw["not_a_parameter"] = 1  # the caller's dict: copied, so this changes nothing
+    raw["splitk"] = 99
+    runner.run(_input(), qi)
+    assert [c["splitk"] for c in _calls()] == [1, 1]
+    with pytest.raises(TypeError):
+        qi.fused_moe_kwargs["splitk"] = 2  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        qi.fused_moe_kwargs = {"zz": 1}  # type: ignore[misc]
+
+
+def test_plan_is_built_once_per_quant_info(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    qi = _quant_info(fused_moe_kwargs={"splitk": 1})
+    first = runner.plan(qi)
+    runner.run(_input(), qi)
+    assert runner.plan(qi) is first
+    assert runner.plan(_quant_info()) is not first
+
+
+# --- options the runner derives ------------------------------------------------
+
+
+def test_derived_options_are_forwarded_where_supported(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig(activation="swiglu", gate_mode="interleave"))
+    b13 = torch.zeros(E, 2 * INTER)
+    qi = _quant_info(swiglu_limit=7.0, b13=b13, hidden_pad=0)
+    nlt = torch.tensor([M])
+    runner.run(_input(output_dtype=torch.bfloat16, num_local_tokens=nlt), qi)
+    (call,) = _calls()
+    assert (call["swiglu_limit"], call["gate_mode"], call["bias1"] is b13) == (7.0, "interleave", True)
+    assert call["dtype"] is torch.bfloat16 and call["num_local_tokens"] is nlt
+    assert call["hidden_pad"] == 0 and call["bias2"] is None  # defaults: not passed
+
+
+@pytest.mark.parametrize(
+    ("config", "qi_kw", "input_kw", "feature"),
+    [
+        ({}, {"swiglu_limit": 7.0}, {}, "swiglu_limit"),
+        ({"gate_mode": "interleave"}, {}, {}, "gate_mode"),
+        ({}, {"b13": torch.zeros(1)}, {}, "bias1"),
+        ({}, {"hidden_pad": 64}, {}, "hidden_pad"),
+        ({}, {}, {"output_dtype": torch.bfloat16}, "dtype"),
+        ({}, {}, {"num_local_tokens": torch.tensor([1])}, "num_local_tokens"),
+        ({"activation": "swiglu"}, {}, {}, "ActivationType.Swiglu"),
+        ({}, {"quant_type": AiterQuantType.PER_256X128}, {}, "QuantType.per_256x128"),
+        ({}, {}, {"quant_type": AiterQuantType.PER_1X32}, "QuantType.per_1x32"),
+    ],
+)
+def test_derived_options_fail_early_on_an_old_build(
+    fake_aiter: Any, config: dict[str, Any], qi_kw: dict[str, Any], input_kw: dict[str, Any], feature: str
+) -> None:
+    fake_aiter(params=FIRST, body=BODY, version="0.1.1", enums=HISTORY[0]["enums"])
+    with pytest.raises(UnsupportedFeatureError, match=f"{feature}: unsupported") as info:
+        AiterRunnerCore(MoeRunnerConfig(**config)).run(_input(**input_kw), _quant_info(**qi_kw))
+    assert info.value.feature == feature and info.value.version == "0.1.1"
+    assert _calls() == []
+
+
+# --- malformed input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda ri: setattr(ri, "hidden_states", ri.hidden_states[None]), "hidden_states must be [M, hidden] (rank 2), got rank 3"),
+        (lambda ri: setattr(ri, "topk_ids", ri.topk_ids[:, 0]), "topk_ids must be [M, topk] (rank 2), got rank 1"),
+        (lambda ri: setattr(ri, "hidden_states", ri.hidden_states[:-1]), "M differs: hidden_states has 4 rows, topk_ids 5"),
+        (lambda ri: setattr(ri, "topk_ids", ri.topk_ids.long()), "topk_ids must be int32, got torch.int64"),
+    ],
+    ids=["hidden-rank", "ids-rank", "m-mismatch", "ids-int64"],
+)
+def test_malformed_input_is_a_value_error_before_the_call(fake_aiter: Any, change: Any, message: str) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    ri = _input()
+    change(ri)
+    with pytest.raises(InvalidInputError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")):
+        AiterRunnerCore(MoeRunnerConfig()).run(ri, _quant_info())
+    assert _calls() == []
+
+
+# --- config and backend ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"activation": "relu"}, "activation"), ({"backend": "triton"}, "backend"), ({"no_combine": 1}, "no_combine"), ({"gate_mode": "x"}, "gate_mode")],
+)
+def test_invalid_config_names_the_field(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidConfigError, match=f"MoeRunnerConfig.{field} must be") as info:
+        MoeRunnerConfig(**kwargs)
+    assert isinstance(info.value, ValueError) and info.value.field == field
+
+
+def test_aiter_backend_never_falls_back(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY, import_error='RuntimeError("ROCm version file not found")')
+    with pytest.raises(AiterUnavailableError, match="RuntimeError: ROCm version file not found.*backend='reference'"):
+        AiterRunnerCore(MoeRunnerConfig())
+
+
+def test_aiter_backend_on_an_impostor(fake_aiter: Any) -> None:
+    fake_aiter(distribution="aiter")
+    with pytest.raises(AiterUnavailableError, match="AMD's AITER is the distribution 'amd-aiter'"):
+        AiterRunnerCore(MoeRunnerConfig())
+
+
+def test_reference_backend_rejects_an_aiter_report(fake_aiter: Any) -> None:
+    import capabilities
+
+    fake_aiter()
+    with pytest.raises(InvalidConfigError, match="applies to backend='aiter'"):
+        AiterRunnerCore(MoeRunnerConfig(backend="reference"), report=capabilities.probe())
