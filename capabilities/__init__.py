@@ -6,6 +6,7 @@ decide the features (``_features``, from ``_catalog``) -> cache and report
 (``_registry``, ``_cli``).
 """
 
+from ._agree import Agreement, FeatureDifference, RankAnswer, agree
 from ._errors import (
     AgreementError,
     CapabilityError,
@@ -32,6 +33,7 @@ from ._registry import clear_cache, explain, probe, report_for, require
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Agreement",
     "AgreementError",
     "AiterIdentity",
     "AiterStatus",
@@ -40,15 +42,18 @@ __all__ = [
     "Environment",
     "Evidence",
     "Feature",
+    "FeatureDifference",
     "FusedMoe",
     "InvalidInputError",
     "InvalidKwargsError",
     "KwargCollisionError",
     "Parameter",
     "ParameterKind",
+    "RankAnswer",
     "SignatureReading",
     "Support",
     "UnsupportedFeatureError",
+    "agree",
     "clear_cache",
     "explain",
     "probe",

@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
+import capabilities
 from capabilities import CapabilityReport, InvalidInputError
 
 from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
-from ._plan import Kernel, Plan, aiter_kernel, build_plan, config_kwargs, gate_per_call, reference_kernel
+from ._plan import Kernel, Plan, aiter_kernel, build_plan, check_config, config_kwargs, gate_per_call, reference_kernel, require_aiter
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
 _INT32 = torch.int32
@@ -51,7 +52,11 @@ class AiterRunnerCore:
                     field="backend",
                 )
             kernel = reference_kernel()
+            check_config(kernel.report, config)
         else:
+            report = capabilities.probe(runtime=True) if report is None else report
+            require_aiter(report)
+            check_config(report, config)
             kernel = aiter_kernel(report)
         self.config = config
         self._kernel: Kernel = kernel

@@ -117,12 +117,19 @@ def reference_kernel() -> Kernel:
     return Kernel(reference.fused_moe, report, reference.ActivationType, reference.QuantType)
 
 
-def aiter_kernel(report: CapabilityReport | None) -> Kernel:
-    report = capabilities.probe(runtime=True) if report is None else report
+_FALLBACK = "MoeRunnerConfig(backend='reference') runs the plain-torch implementation instead"
+
+
+def require_aiter(report: CapabilityReport) -> None:
+    """No AMD AITER at all is said as such, before any feature is checked."""
     ident = report.aiter
-    fallback = "MoeRunnerConfig(backend='reference') runs the plain-torch implementation instead"
     if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
-        raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: install 'amd-aiter', or {fallback}.")
+        raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: install 'amd-aiter', or {_FALLBACK}.")
+
+
+def aiter_kernel(report: CapabilityReport) -> Kernel:
+    ident = report.aiter
+    fallback = _FALLBACK
     try:
         module = importlib.import_module("aiter.fused_moe")
     except (Exception, SystemExit) as exc:  # AITER's import runs foreign code (RuntimeError without ROCm)
@@ -160,22 +167,31 @@ def enum_member(kernel: Kernel, enum: str, member: str, *, requested_by: str) ->
 # --- plans ------------------------------------------------------------------
 
 
-def config_kwargs(kernel: Kernel, config: MoeRunnerConfig) -> dict[str, Any]:
-    """The kwargs a config implies; raises before any kernel call if the build lacks them."""
-    kw: dict[str, Any] = {}
+def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
+    """Check a config against the report alone, so that an agreed report rejects it on every
+    rank alike, before any rank imports its kernel."""
     if config.no_combine:
         gate(
-            kernel.report,
+            report,
             "no_combine",
             requested_by="MoeRunnerConfig(no_combine=True)",
             fix="install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), or set no_combine=False",
         )
+    activation = f"ActivationType.{ACTIVATIONS[config.activation]}"
+    gate(report, activation, requested_by=f"MoeRunnerConfig(activation={config.activation!r})")
+    if config.gate_mode is not None:
+        gate(report, "gate_mode", requested_by=f"MoeRunnerConfig(gate_mode={config.gate_mode!r})")
+
+
+def config_kwargs(kernel: Kernel, config: MoeRunnerConfig) -> dict[str, Any]:
+    """The kwargs a checked config implies."""
+    kw: dict[str, Any] = {}
+    if config.no_combine:
         kw["no_combine"] = True
     kw["activation"] = enum_member(
         kernel, "ActivationType", ACTIVATIONS[config.activation], requested_by=f"MoeRunnerConfig(activation={config.activation!r})"
     )
     if config.gate_mode is not None:
-        gate(kernel.report, "gate_mode", requested_by=f"MoeRunnerConfig(gate_mode={config.gate_mode!r})")
         kw["gate_mode"] = config.gate_mode
     return kw
 

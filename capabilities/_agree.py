@@ -1,0 +1,211 @@
+"""One feature set for every rank of a process group.
+
+Every rank sends its report as JSON bytes (``all_gather_object`` needs numpy
+with torch 2.13's CPU build, so the bytes go as a uint8 tensor) and merges all
+of them the same way, so every rank gets the same :class:`Agreement`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pydantic
+
+from ._errors import AgreementError
+from ._model import (
+    AiterIdentity,
+    AiterStatus,
+    CapabilityReport,
+    Feature,
+    FusedMoe,
+    Support,
+    _Frozen,
+)
+from ._registry import probe
+
+# Weakest first: the agreed status is the weakest any rank has.
+_STATUS_ORDER = (
+    AiterStatus.ABSENT,
+    AiterStatus.IMPOSTOR,
+    AiterStatus.UNREADABLE,
+    AiterStatus.IMPORT_FAILED,
+    AiterStatus.AVAILABLE,
+)
+
+
+class RankAnswer(_Frozen):
+    rank: int
+    support: Support
+    distribution: str | None
+    version: str | None
+    detail: str
+
+
+class FeatureDifference(_Frozen):
+    feature: str
+    answers: tuple[RankAnswer, ...]
+
+
+class Agreement(_Frozen):
+    """``report``: the common feature set (pass it to the runner as ``report=``);
+    ``differences``: each feature the ranks answer differently, with every answer."""
+
+    report: CapabilityReport
+    differences: tuple[FeatureDifference, ...]
+    ranks: tuple[AiterIdentity, ...]  # each rank's AITER, by rank
+
+    @property
+    def unanimous(self) -> bool:
+        return not self.differences
+
+
+def _ranks(ranks: Sequence[int]) -> str:
+    return ("rank " if len(ranks) == 1 else "ranks ") + ", ".join(map(str, ranks))
+
+
+def _by_value(values: Sequence[str | None]) -> str:
+    """'0.1.21 on ranks 0, 1; 0.1.20.post1 on rank 2'."""
+    groups: dict[str | None, list[int]] = {}
+    for rank, value in enumerate(values):
+        groups.setdefault(value, []).append(rank)
+    return "; ".join(f"{value or 'none'} on {_ranks(r)}" for value, r in groups.items())
+
+
+def _identity(reports: Sequence[CapabilityReport]) -> AiterIdentity:
+    idents = [r.aiter for r in reports]
+    first = idents[0]
+    def key(i: AiterIdentity) -> tuple[object, ...]:
+        return (i.status, i.distribution, i.version, i.import_error)
+
+    if all(key(i) == key(first) for i in idents):
+        return first  # the same build everywhere (folders may differ): rank 0 speaks for all
+    dists = {i.distribution for i in idents}
+    versions = [i.version for i in idents]
+    status = min((i.status for i in idents), key=_STATUS_ORDER.index)
+    errors = [f"rank {n}: {i.import_error}" for n, i in enumerate(idents) if i.import_error]
+    return AiterIdentity(
+        status=status,
+        distribution=first.distribution if len(dists) == 1 else _by_value([i.distribution for i in idents]),
+        version=versions[0] if len(set(versions)) == 1 else _by_value(versions),
+        version_valid=all(i.version_valid for i in idents) and len(set(versions)) == 1,
+        location=first.location if len({i.location for i in idents}) == 1 else None,
+        import_error="; ".join(errors) or None,
+        detail="ranks differ: " + "; ".join(f"rank {n}: {i.detail}" for n, i in enumerate(idents)),
+    )
+
+
+def _common_signature(reports: Sequence[CapabilityReport]) -> FusedMoe | None:
+    """The parameters every rank takes in the same way, in rank 0's order."""
+    sigs = [r.fused_moe for r in reports if r.fused_moe is not None]
+    if len(sigs) < len(reports):
+        return None
+    common = [p for p in sigs[0].parameters if all(p in s.parameters for s in sigs)]
+    sources = {s.source for s in sigs}
+    return FusedMoe(source=sigs[0].source if len(sources) == 1 else "static_signature", parameters=tuple(common))
+
+
+def _merge_feature(answers: Sequence[Feature], reports: Sequence[CapabilityReport]) -> Feature:
+    supports = [a.support for a in answers]
+    if all(s is supports[0] for s in supports) and all(a.detail == answers[0].detail for a in answers):
+        return answers[0]
+    if Support.UNSUPPORTED in supports:
+        merged, lacking = Support.UNSUPPORTED, [n for n, s in enumerate(supports) if s is Support.UNSUPPORTED]
+    elif Support.UNKNOWN in supports:
+        merged, lacking = Support.UNKNOWN, [n for n, s in enumerate(supports) if s is Support.UNKNOWN]
+    else:
+        return Feature(support=Support.SUPPORTED, source=answers[0].source, detail=f"every rank supports it: {answers[0].detail}")
+    parts = [f"rank {n} ({reports[n].aiter.describe()}): {answers[n].detail}" for n in lacking]
+    others = [n for n in range(len(answers)) if n not in lacking]
+    tail = f"; {_ranks(others)}: {', '.join(sorted({supports[n].value for n in others}))}" if others else ""
+    verb = "lacks" if len(lacking) == 1 else "lack"
+    return Feature(
+        support=merged,
+        source=answers[lacking[0]].source,
+        detail=f"{_ranks(lacking)} {verb} it: " + "; ".join(parts) + tail,
+    )
+
+
+def merge(reports: Sequence[CapabilityReport]) -> Agreement:
+    """The agreement of ``reports`` (one per rank, by rank). Pure: every rank computes the same."""
+    if not reports:
+        raise AgreementError("no reports to agree on")
+    names = list(reports[0].features)
+    for r in reports[1:]:
+        names += [n for n in r.features if n not in names]
+    features: dict[str, Feature] = {}
+    differences = []
+    for name in names:
+        answers = [r.feature(name) for r in reports]
+        features[name] = _merge_feature(answers, reports)
+        if len({a.support for a in answers}) > 1:
+            differences.append(
+                FeatureDifference(
+                    feature=name,
+                    answers=tuple(
+                        RankAnswer(rank=n, support=a.support, distribution=r.aiter.distribution, version=r.aiter.version, detail=a.detail)
+                        for n, (a, r) in enumerate(zip(answers, reports))
+                    ),
+                )
+            )
+    enums = {
+        enum: tuple(m for m in members if all(m in r.enums.get(enum, ()) for r in reports))
+        for enum, members in reports[0].enums.items()
+        if all(enum in r.enums for r in reports)
+    }
+    first = reports[0]
+    report = CapabilityReport(
+        schema_version=first.schema_version,
+        aiter=_identity(reports),
+        fused_moe=_common_signature(reports),
+        features=features,
+        enums=enums,
+        evidence=first.evidence,
+        environment=first.environment,
+    )
+    return Agreement(report=report, differences=tuple(sorted(differences, key=lambda d: d.feature)), ranks=tuple(r.aiter for r in reports))
+
+
+def _exchange(payload: bytes, group: Any) -> list[bytes]:
+    import torch
+    import torch.distributed as dist
+
+    backend = str(dist.get_backend(group))
+    # gloo (alone or first in a "cpu:gloo,cuda:nccl" pair) takes CPU tensors; nccl/rccl take GPU ones.
+    device = torch.device("cpu") if "gloo" in backend else torch.device("cuda", torch.cuda.current_device())
+    world = dist.get_world_size(group)
+    size = torch.tensor([len(payload)], dtype=torch.int64, device=device)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size, group=group)
+    lengths = [int(s.item()) for s in sizes]
+    buffer = torch.zeros(max(lengths), dtype=torch.uint8, device=device)
+    buffer[: len(payload)] = torch.frombuffer(bytearray(payload), dtype=torch.uint8).to(device)
+    gathered = [torch.empty_like(buffer) for _ in range(world)]
+    dist.all_gather(gathered, buffer, group=group)
+    return [bytes(g[:n].cpu().tolist()) for g, n in zip(gathered, lengths)]
+
+
+def agree(report: CapabilityReport | None = None, *, group: Any = None) -> Agreement:
+    """A collective: every rank of ``group`` calls it and gets the same :class:`Agreement`.
+
+    A feature is ``supported`` only where every rank supports it, and
+    ``unknown`` where some rank is unknown and none is unsupported. Without an
+    initialised process group, the local report comes back unchanged.
+    """
+    local = probe() if report is None else report
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_initialized():
+        return Agreement(report=local, differences=(), ranks=(local.aiter,))
+    payloads = _exchange(local.model_dump_json().encode("utf-8"), group)
+    reports = []
+    for rank, payload in enumerate(payloads):
+        try:
+            reports.append(CapabilityReport.model_validate_json(payload))
+        except pydantic.ValidationError as exc:
+            # Every rank decodes every payload, so every rank raises this same error.
+            raise AgreementError(
+                f"rank {rank} sent a report this rank cannot read ({exc.error_count()} problem(s)); "
+                "every rank must run the same version of this project"
+            ) from None
+    return merge(reports)
