@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -150,6 +150,13 @@ class CapabilityReport(_Frozen):
     ]
     evidence: Evidence
     environment: Environment
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_schema(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"schema version {value}; this version of the project reads schema {SCHEMA_VERSION}")
+        return value
 
     def feature(self, name: str) -> Feature:
         """The answer for ``name``, listed or not: any keyword of ``fused_moe`` is a feature,

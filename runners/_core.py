@@ -16,7 +16,6 @@ from ._plan import Kernel, Plan, aiter_kernel, build_plan, check_config, config_
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
 _INT32 = torch.int32
-_new_output = object.__new__  # cheaper than a call to __init__ on the hot path
 
 
 class AiterRunnerCore:
@@ -102,13 +101,10 @@ class AiterRunnerCore:
             raise _input_error(hs, ids, runner_input.topk_weights)
         if runner_input.a1_scale is not None or runner_input.num_local_tokens is not None or runner_input.output_dtype is not None:
             kwargs = self._per_call(kwargs, runner_input)
-        out = _new_output(AiterRunnerOutput)
         if not hshape[0]:  # no kernel for no tokens; keep the rank no_combine promises
             shape = (0, ishape[1], hshape[1]) if self._no_combine else (0, hshape[1])
-            out.hidden_states = hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype)
-            return out
-        out.hidden_states = fn(hs, w1, w2, runner_input.topk_weights, ids, **kwargs)
-        return out
+            return AiterRunnerOutput(hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype))
+        return AiterRunnerOutput(fn(hs, w1, w2, runner_input.topk_weights, ids, **kwargs))
 
     def _per_call(self, kwargs: Mapping[str, Any], runner_input: AiterRunnerInput) -> dict[str, Any]:
         merged = dict(kwargs)

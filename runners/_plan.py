@@ -117,7 +117,7 @@ def reference_kernel() -> Kernel:
     return Kernel(reference.fused_moe, report, reference.ActivationType, reference.QuantType)
 
 
-_FALLBACK = "MoeRunnerConfig(backend='reference') runs the plain-torch implementation instead"
+_FALLBACK = "use MoeRunnerConfig(backend='reference') to run the plain-torch implementation"
 
 
 def require_aiter(report: CapabilityReport) -> None:
@@ -129,13 +129,12 @@ def require_aiter(report: CapabilityReport) -> None:
 
 def aiter_kernel(report: CapabilityReport) -> Kernel:
     ident = report.aiter
-    fallback = _FALLBACK
     try:
         module = importlib.import_module("aiter.fused_moe")
     except (Exception, SystemExit) as exc:  # AITER's import runs foreign code (RuntimeError without ROCm)
         raise AiterUnavailableError(
             f"backend='aiter' cannot import aiter.fused_moe from {ident.describe()} at {ident.location}: "
-            f"{type(exc).__name__}: {exc}. Fix: run on a ROCm host with a working AITER, or {fallback}."
+            f"{type(exc).__name__}: {exc}. Fix: run on a ROCm host with a working AITER, or {_FALLBACK}."
         ) from None
     fn = getattr(module, "fused_moe", None)
     aiter = sys.modules.get("aiter")
@@ -143,7 +142,7 @@ def aiter_kernel(report: CapabilityReport) -> Kernel:
     if not callable(fn) or None in enums:
         raise AiterUnavailableError(
             f"the imported aiter at {ident.location} lacks fused_moe, ActivationType or QuantType, so it is not "
-            f"an AITER this runner can drive. Fix: install 'amd-aiter', or {fallback}."
+            f"an AITER this runner can drive. Fix: install 'amd-aiter', or {_FALLBACK}."
         )
     return Kernel(fn, report, enums[0], enums[1])
 

@@ -92,7 +92,8 @@ def fused_moe(
 ) -> torch.Tensor:
     """Combined ``[M, hidden]`` output, or per-route unweighted ``[M, topk, hidden]`` with ``no_combine``.
 
-    Computes in float32 and returns ``dtype`` (default: the input's dtype).
+    Matmuls run in the inputs' dtype, activation and combine in float32; the
+    result is ``dtype`` (default: the input's dtype).
     ``block_size_M`` is a tuning hint and is ignored.
     """
     if _name(quant_type) != "No":
@@ -116,25 +117,26 @@ def fused_moe(
         valid = (expert_mask[ids] != 0).unsqueeze(-1)
         ids = (expert_mask.long().cumsum(0) - 1)[ids].clamp(min=0)
 
-    x = hidden_states.float()
-    w1f, w2f = w1.float(), w2.float()
+    # Matmuls in the inputs' dtype (bf16 GEMMs accumulate in fp32), everything else in fp32.
+    cdt = torch.promote_types(hidden_states.dtype, w1.dtype)
+    x = hidden_states.to(cdt)
     n_local = w1.shape[0]
     if m * topk < n_local:
         # Few routes: gather the routed experts' weights, [M*topk, ...].
         flat = ids.reshape(-1)
-        h = torch.bmm(w1f.index_select(0, flat), x.repeat_interleave(topk, 0).unsqueeze(-1)).squeeze(-1)
+        h = torch.bmm(w1.index_select(0, flat).to(cdt), x.repeat_interleave(topk, 0).unsqueeze(-1)).squeeze(-1).float()
         if bias1 is not None:
             h = h + bias1.float().index_select(0, flat)
         a = _activate(h, inter, act, mode, swiglu_limit)
         if doweight_stage1:
             a = a * weight.reshape(-1, 1)
-        y = torch.bmm(w2f.index_select(0, flat), a.unsqueeze(-1)).squeeze(-1)
+        y = torch.bmm(w2.index_select(0, flat).to(cdt), a.to(cdt).unsqueeze(-1)).squeeze(-1).float()
         if bias2 is not None:
             y = y + bias2.float().index_select(0, flat)
         routes = y.reshape(m, topk, hidden)
     else:
         # Many routes: every local expert on every token, then pick the routed ones.
-        h = torch.einsum("mh,eih->emi", x, w1f)
+        h = torch.einsum("mh,eih->emi", x, w1.to(cdt)).float()
         if bias1 is not None:
             h = h + bias1.float().unsqueeze(1)
         a = _activate(h, inter, act, mode, swiglu_limit)  # [E, M, inter]
@@ -144,7 +146,7 @@ def fused_moe(
             routed = weight if valid is None else weight * valid.squeeze(-1)  # masked routes add nothing
             dense = dense.index_put((ids.reshape(-1), tokens), routed.reshape(-1), accumulate=True)
             a = a * dense.unsqueeze(-1)
-        y = torch.einsum("emi,ehi->emh", a, w2f)
+        y = torch.einsum("emi,ehi->emh", a.to(cdt), w2.to(cdt)).float()
         if bias2 is not None:
             y = y + bias2.float().unsqueeze(1)
         routes = y[ids, torch.arange(m, device=x.device).unsqueeze(1)]  # [M, topk, hidden]

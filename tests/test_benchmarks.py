@@ -18,3 +18,13 @@ def test_dispatch_benchmark_runs(flags: list[str]) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ours / upstream = " in done.stdout and "ours / bare     = " in done.stdout
+
+
+def test_gpu_dispatch_benchmark_runs_on_cpu() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_dispatch.py"), "--device", "cpu", "--tokens", "1,16",
+         "--experts", "8", "--hidden", "64", "--inter", "32", "--iters", "2", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "run/direct" in done.stdout and "n/a (cpu)" in done.stdout

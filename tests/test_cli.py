@@ -198,13 +198,20 @@ def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "cannot read"), ("{}", "is not a report of this version"), ("not json", "is not a report of this version")],
-    ids=["missing", "empty-object", "not-json"],
+    [
+        (None, "cannot read"),
+        ("{}", "is not a report of this version"),
+        ("not json", "is not a report of this version"),
+        ("SCHEMA99", "schema version 99; this version of the project reads schema 1"),
+    ],
+    ids=["missing", "empty-object", "not-json", "other-schema"],
 )
 def test_compare_bad_files_exit_2(fake_aiter: Any, tmp_path: Path, content: str | None, message: str) -> None:
     fake_aiter()
     good = _save(tmp_path, "good.json")
     bad = tmp_path / "bad.json"
+    if content == "SCHEMA99":
+        content = Path(good).read_text().replace('"schema_version": 1', '"schema_version": 99')
     if content is not None:
         bad.write_text(content)
     code, _, err = _run("--compare", good, str(bad))
