@@ -51,7 +51,8 @@ def probe(
     again and replaces the cached answer.
     """
     path = None if aiter_path is None else str(Path(aiter_path).resolve())
-    key = (bool(runtime), bool(isolated), path, timeout if isolated else None)
+    isolated = bool(runtime and isolated)  # without the runtime probe there is nothing to isolate
+    key = (bool(runtime), isolated, path, timeout if isolated else None)
     if not refresh:
         cached = _cache.get(key)
         if cached is not None:

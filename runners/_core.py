@@ -9,10 +9,20 @@ from typing import Any
 import torch
 
 import capabilities
-from capabilities import CapabilityReport, InvalidInputError
+from capabilities import CapabilityReport, InvalidInputError, Support
 
 from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
-from ._plan import Kernel, Plan, aiter_kernel, build_plan, check_config, config_kwargs, gate_per_call, reference_kernel, require_aiter
+from ._plan import (
+    Kernel,
+    Plan,
+    aiter_kernel,
+    build_plan,
+    check_config,
+    config_kwargs,
+    gate_per_call,
+    reference_kernel,
+    require_aiter,
+)
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
 _INT32 = torch.int32
@@ -63,7 +73,10 @@ class AiterRunnerCore:
         self._no_combine = config.no_combine
         # (quant info, fn, w1, w2, kwargs) of the last plan built without a quant type override
         self._fast: tuple[Any, ...] = (None, None, None, None, {})
-        self._per_call_ok: frozenset[str] = frozenset()
+        # Per-call options the kernel takes without a word; the others go through gate_per_call.
+        self._per_call_ok = frozenset(
+            n for n in ("a1_scale", "num_local_tokens", "dtype") if kernel.report.support(n) is Support.SUPPORTED
+        )
         self._plans: weakref.WeakKeyDictionary[AiterMoeQuantInfo, dict[AiterQuantType | None, Plan]] = (
             weakref.WeakKeyDictionary()
         )
@@ -78,20 +91,23 @@ class AiterRunnerCore:
         per_info = self._plans.get(quant_info)
         if per_info is None:
             per_info = self._plans.setdefault(quant_info, {})
+        if quant_type is quant_info.quant_type:
+            quant_type = None  # one plan for "the quant info's own", however it is asked for
         plan = per_info.get(quant_type)
         if plan is None:
             plan = per_info[quant_type] = build_plan(self._kernel, self._base, quant_info, quant_type)
         if quant_type is None:  # the fast path of run()
             self._fast = (quant_info, plan.fn, plan.w1, plan.w2, plan.kwargs)
-            self._per_call_ok = plan.per_call_ok
         return plan
 
     def run(self, runner_input: AiterRunnerInput, quant_info: AiterMoeQuantInfo) -> AiterRunnerOutput:
         # The hot path: no report, no introspection; every tensor attribute read costs
         # ~70-130 ns on CPU, so only the three required checks read any.
         qi, fn, w1, w2, kwargs = self._fast
-        if quant_info is not qi or runner_input.quant_type is not None:
-            plan = self.plan(quant_info, runner_input.quant_type)
+        qt = runner_input.quant_type
+        # SGLang-style callers repeat the quant info's own quant type: that is no override.
+        if quant_info is not qi or (qt is not None and qt is not quant_info.quant_type):
+            plan = self.plan(quant_info, qt)
             fn, w1, w2, kwargs = plan.fn, plan.w1, plan.w2, plan.kwargs
         hs = runner_input.hidden_states
         ids = runner_input.topk_ids

@@ -19,6 +19,7 @@ import torch
 
 import capabilities
 from capabilities import (
+    AiterIdentity,
     AiterStatus,
     CapabilityError,
     CapabilityReport,
@@ -127,15 +128,21 @@ def require_aiter(report: CapabilityReport) -> None:
         raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: install 'amd-aiter', or {_FALLBACK}.")
 
 
+def _import_failed(ident: AiterIdentity, error: str | None) -> AiterUnavailableError:
+    return AiterUnavailableError(
+        f"backend='aiter' cannot import aiter.fused_moe from {ident.describe()} at {ident.location}: "
+        f"{error}. Fix: run on a ROCm host with a working AITER, or {_FALLBACK}."
+    )
+
+
 def aiter_kernel(report: CapabilityReport) -> Kernel:
     ident = report.aiter
+    if ident.status is AiterStatus.IMPORT_FAILED:  # the probe tried already: don't pay for it twice
+        raise _import_failed(ident, ident.import_error)
     try:
         module = importlib.import_module("aiter.fused_moe")
     except (Exception, SystemExit) as exc:  # AITER's import runs foreign code (RuntimeError without ROCm)
-        raise AiterUnavailableError(
-            f"backend='aiter' cannot import aiter.fused_moe from {ident.describe()} at {ident.location}: "
-            f"{type(exc).__name__}: {exc}. Fix: run on a ROCm host with a working AITER, or {_FALLBACK}."
-        ) from None
+        raise _import_failed(ident, f"{type(exc).__name__}: {exc}") from None
     fn = getattr(module, "fused_moe", None)
     aiter = sys.modules.get("aiter")
     enums = [getattr(aiter, name, None) for name in ("ActivationType", "QuantType")]
@@ -237,7 +244,6 @@ class Plan:
     w1: torch.Tensor
     w2: torch.Tensor
     kwargs: Mapping[str, Any]  # everything but the five per-call positional tensors
-    per_call_ok: frozenset[str]  # per-call options the kernel takes without a word
 
 
 def build_plan(
@@ -270,8 +276,7 @@ def build_plan(
             kw[name] = value
     if qi.fused_moe_kwargs:
         kw.update(_check_kwargs(report, qi.fused_moe_kwargs))
-    per_call = frozenset(n for n in ("a1_scale", "num_local_tokens", "dtype") if report.support(n) is Support.SUPPORTED)
-    return Plan(kernel.fn, qi.w13_weight, qi.w2_weight, kw, per_call)
+    return Plan(kernel.fn, qi.w13_weight, qi.w2_weight, kw)
 
 
 def _short(value: Any) -> str:

@@ -1,6 +1,8 @@
 """One rank of the agreement tests (run as a script by tests/test_agree.py).
 
-    python tests/agree_worker.py RANK WORLD PORT WORKDIR SPEC_JSON
+    python tests/agree_worker.py RANK WORLD PORT WORKDIR SPEC_JSON [BACKEND]
+
+BACKEND is gloo (default) or nccl (one GPU per rank).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ def main() -> None:
     rank, world, port = (int(a) for a in sys.argv[1:4])
     workdir = Path(sys.argv[4])
     spec = json.loads(sys.argv[5])[rank]
+    backend = sys.argv[6] if len(sys.argv) > 6 else "gloo"
     start = time.monotonic()
 
     from capabilities.testing import write_fake_aiter
@@ -27,13 +30,16 @@ def main() -> None:
     fake = write_fake_aiter(workdir / f"rank{rank}", params=spec["params"], version=spec["version"])
     sys.path.insert(0, str(fake.root))
 
+    import torch
     import torch.distributed as dist
 
     import capabilities
     from runners import AiterRunnerCore, MoeRunnerConfig
 
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
     dist.init_process_group(
-        "gloo",
+        backend,
         init_method=f"tcp://127.0.0.1:{port}",
         rank=rank,
         world_size=world,

@@ -291,3 +291,18 @@ def test_reference_backend_rejects_an_aiter_report(fake_aiter: Any) -> None:
     fake_aiter()
     with pytest.raises(InvalidConfigError, match="applies to backend='aiter'"):
         AiterRunnerCore(MoeRunnerConfig(backend="reference"), report=capabilities.probe())
+
+
+def test_quant_type_override_per_call(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    qi = _quant_info(quant_type=AiterQuantType.PER_TOKEN)
+    runner.run(_input(quant_type=AiterQuantType.PER_TOKEN), qi)  # its own: no override
+    runner.run(_input(quant_type=AiterQuantType.PER_1X32), qi)
+    runner.run(_input(), qi)
+    import aiter
+
+    expected = [aiter.QuantType.per_Token, aiter.QuantType.per_1x32, aiter.QuantType.per_Token]  # type: ignore[attr-defined]
+    assert [c["quant_type"] for c in _calls()] == expected
+    assert runner.plan(qi, AiterQuantType.PER_TOKEN) is runner.plan(qi)
+    assert runner.plan(qi, AiterQuantType.PER_1X32) is not runner.plan(qi)

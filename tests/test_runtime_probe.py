@@ -109,21 +109,21 @@ def test_already_imported_module_is_read_automatically(fake_aiter: Any) -> None:
     assert report.fused_moe is not None and report.fused_moe.source == "runtime_signature"
 
 
-def test_isolated_probe_survives_a_hanging_import(fake_aiter: Any) -> None:
+@pytest.mark.parametrize(
+    ("init", "timeout", "expected"),
+    [
+        ("import time\ntime.sleep(60)\n", 2, "did not finish within 2 s"),
+        ("import os\nos._exit(7)\n", 60, "exited with code 7"),
+    ],
+    ids=["hangs", "crashes"],
+)
+def test_isolated_probe_survives_a_bad_import(fake_aiter: Any, init: str, timeout: float, expected: str) -> None:
     fake = fake_aiter()
-    (fake.package / "__init__.py").write_text("import time\ntime.sleep(60)\n")
-    report = capabilities.probe(runtime=True, isolated=True, timeout=2)
+    (fake.package / "__init__.py").write_text(init)
+    report = capabilities.probe(runtime=True, isolated=True, timeout=timeout)
     assert report.aiter.status is AiterStatus.IMPORT_FAILED
-    assert "did not finish within 2 s" in (report.aiter.import_error or "")
+    assert expected in (report.aiter.import_error or "")
     assert report.fused_moe is not None and report.fused_moe.source == "static_signature"
-
-
-def test_isolated_probe_survives_a_crashing_import(fake_aiter: Any) -> None:
-    fake = fake_aiter()
-    (fake.package / "__init__.py").write_text("import os\nos._exit(7)\n")
-    report = capabilities.probe(runtime=True, isolated=True, timeout=60)
-    assert report.aiter.status is AiterStatus.IMPORT_FAILED
-    assert "exited with code 7" in (report.aiter.import_error or "")
 
 
 # --- property: on generated signatures, the static and runtime readings agree ----
