@@ -75,6 +75,7 @@ def _by_value(values: Sequence[str | None]) -> str:
 def _identity(reports: Sequence[CapabilityReport]) -> AiterIdentity:
     idents = [r.aiter for r in reports]
     first = idents[0]
+
     def key(i: AiterIdentity) -> tuple[object, ...]:
         return (i.status, i.distribution, i.version, i.import_error)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer, field_validator
 
@@ -20,8 +20,9 @@ def _thaw(value: Mapping[str, Any], handler: Any) -> Any:
     return handler(dict(value))
 
 
+V = TypeVar("V")
 # A read-only mapping that still serialises as a JSON object.
-FrozenMap = Annotated[Mapping[str, Any], AfterValidator(_freeze), WrapSerializer(_thaw)]
+FrozenMap = Annotated[Mapping[str, V], AfterValidator(_freeze), WrapSerializer(_thaw)]
 
 
 class _Frozen(BaseModel):
@@ -144,10 +145,8 @@ class CapabilityReport(_Frozen):
     schema_version: int = SCHEMA_VERSION
     aiter: AiterIdentity
     fused_moe: FusedMoe | None
-    features: Annotated[Mapping[str, Feature], AfterValidator(_freeze), WrapSerializer(_thaw)]
-    enums: Annotated[
-        Mapping[str, tuple[str, ...]], AfterValidator(_freeze), WrapSerializer(_thaw)
-    ]
+    features: FrozenMap[Feature]
+    enums: FrozenMap[tuple[str, ...]]
     evidence: Evidence
     environment: Environment
 
