@@ -45,9 +45,9 @@ V0_1_20_POST1 = (
 def _upstream(config: Any, no_combine_probe: Any) -> Any:
     """SGLang's per-call pattern, as a function of (runner_input, quant_info)."""
 
-    def run(runner_input: Any, quant_info: Any) -> Any:
-        from runners import AiterRunnerOutput
+    from runners import AiterRunnerOutput  # a module-level import upstream: not a per-call cost
 
+    def run(runner_input: Any, quant_info: Any) -> Any:
         if config.no_combine and not no_combine_probe():
             raise NotImplementedError("no_combine")
         if runner_input.hidden_states.shape[0] == 0:
