@@ -1,9 +1,10 @@
 """What the installed AITER can do, learned once and truthfully.
 
-The pipeline, one private module a step: find the distribution
-(``_distribution``) -> read the signature (``_static``, ``_runtime``) ->
-decide the features (``_features``, from ``_catalog``) -> cache and report
-(``_registry``, ``_cli``).
+The pipeline, one private module a step: collect the facts (``_facts``: where
+``aiter`` is and who installed it, ``_distribution``; its source, ``_static``;
+its import, ``_runtime``) -> decide (``_features``, from ``_catalog``) ->
+the report (``_report``) -> cache it (``_registry``) -> gate requests
+(``_gate``) and print it (``_cli``).
 """
 
 from ._agree import Agreement, FeatureDifference, RankAnswer, agree
@@ -14,12 +15,13 @@ from ._errors import (
     InvalidKwargsError,
     KwargCollisionError,
     UnsupportedFeatureError,
+    UnverifiedFeatureWarning,
+    did_you_mean,
 )
+from ._gate import explain, gate, require, unsupported_error
 from ._model import (
-    SCHEMA_VERSION,
     AiterIdentity,
     AiterStatus,
-    CapabilityReport,
     Environment,
     Evidence,
     Feature,
@@ -29,7 +31,8 @@ from ._model import (
     SignatureReading,
     Support,
 )
-from ._registry import clear_cache, explain, probe, report_for, require
+from ._registry import clear_cache, probe
+from ._report import SCHEMA_VERSION, CapabilityReport, report_for
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -53,10 +56,14 @@ __all__ = [
     "SignatureReading",
     "Support",
     "UnsupportedFeatureError",
+    "UnverifiedFeatureWarning",
     "agree",
     "clear_cache",
+    "did_you_mean",
     "explain",
+    "gate",
     "probe",
     "report_for",
     "require",
+    "unsupported_error",
 ]

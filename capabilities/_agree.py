@@ -13,16 +13,9 @@ from typing import Any
 import pydantic
 
 from ._errors import AgreementError
-from ._model import (
-    AiterIdentity,
-    AiterStatus,
-    CapabilityReport,
-    Feature,
-    FusedMoe,
-    Support,
-    _Frozen,
-)
+from ._model import AiterIdentity, AiterStatus, Feature, Frozen, FusedMoe, Support
 from ._registry import probe
+from ._report import CapabilityReport
 
 # Weakest first: the agreed status is the weakest any rank has.
 _STATUS_ORDER = (
@@ -34,7 +27,9 @@ _STATUS_ORDER = (
 )
 
 
-class RankAnswer(_Frozen):
+class RankAnswer(Frozen):
+    """One rank's answer about one feature, with the build it has."""
+
     rank: int
     support: Support
     distribution: str | None
@@ -42,12 +37,14 @@ class RankAnswer(_Frozen):
     detail: str
 
 
-class FeatureDifference(_Frozen):
+class FeatureDifference(Frozen):
+    """A feature the ranks answer differently, with every rank's answer."""
+
     feature: str
     answers: tuple[RankAnswer, ...]
 
 
-class Agreement(_Frozen):
+class Agreement(Frozen):
     """``report``: the common feature set (pass it to the runner as ``report=``);
     ``differences``: each feature the ranks answer differently, with every answer."""
 
@@ -92,6 +89,8 @@ def _identity(reports: Sequence[CapabilityReport]) -> AiterIdentity:
         version_valid=all(i.version_valid for i in idents) and len(set(versions)) == 1,
         location=first.location if len({i.location for i in idents}) == 1 else None,
         import_error="; ".join(errors) or None,
+        rule="; ".join(sorted({i.rule for i in idents})),
+        conflicts=tuple(sorted({c for i in idents for c in i.conflicts})),
         detail="ranks differ: " + "; ".join(f"rank {n}: {i.detail}" for n, i in enumerate(idents)),
     )
 

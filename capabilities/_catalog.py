@@ -1,7 +1,9 @@
 """The features we know of, with the first AITER release that had each.
 
-Data from AITER's public release history. A release is only a hint for a
-reader (where to upgrade to); it never decides ``supported``.
+Data from AITER's public release history. "First" is the lowest version (PEP
+440 order, not tagging order: tags are cut from several branches) of a release
+tag that has it. A release is only a hint for a reader (where to upgrade to);
+it never decides ``supported``.
 """
 
 from __future__ import annotations
@@ -74,8 +76,8 @@ ENUMS: dict[str, tuple[Known, ...]] = {
         Known("per_1x32", "v0.1.2"),
         Known("per_1x128", "v0.1.1"),
         Known("per_128x128", "v0.1.1"),
-        Known("per_256x128", "v0.1.12.post1"),
-        Known("per_1024x128", "v0.1.12.post1"),
+        Known("per_256x128", "v0.1.12"),
+        Known("per_1024x128", "v0.1.12"),
     ),
 }
 
@@ -83,6 +85,3 @@ FIRST_RELEASE: dict[str, str] = {k.name: k.first for k in PARAMETERS} | {
     f"{enum}.{k.name}": k.first for enum, members in ENUMS.items() for k in members
 }
 
-
-def first_release(name: str) -> str | None:
-    return FIRST_RELEASE.get(name)

@@ -1,23 +1,28 @@
 """``python -m capabilities``: the report, for people and machines, and a deployment gate.
 
 Exit codes: 0 a report was produced (whatever state AITER is in); 1 a
-``--require``d feature is not supported, or ``--compare``d reports differ;
-2 usage error.
+``--require``d feature is not supported, or ``--compare``d reports differ in a
+feature; 2 usage error (or a saved report that cannot be read).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
-from ._model import CapabilityReport, Support
-from ._registry import DEFAULT_TIMEOUT, explain, probe
+from ._gate import unsupported_error
+from ._model import AiterStatus, Support
+from ._registry import DEFAULT_TIMEOUT, probe
+from ._report import CapabilityReport
 
 EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE = 0, 1, 2
+INSTALL = "pip install amd-aiter"
 
 
 class _UsageError(Exception):
@@ -25,7 +30,7 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _UsageError(message)
 
 
@@ -38,7 +43,9 @@ def _parser() -> _Parser:
     p.add_argument(
         "--require",
         metavar="A,B",
-        help="exit 1 unless every named feature is supported (e.g. no_combine,QuantType.per_1x32)",
+        action="append",
+        default=[],
+        help="exit 1 unless every named feature is supported (e.g. no_combine,QuantType.per_1x32); repeatable",
     )
     p.add_argument(
         "--import",
@@ -51,7 +58,7 @@ def _parser() -> _Parser:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
-        help=f"time limit of --import in seconds (default {DEFAULT_TIMEOUT:g})",
+        help=f"time limit of --import in seconds (default {DEFAULT_TIMEOUT:g}; 'inf' for none)",
     )
     p.add_argument("--aiter-path", metavar="DIR", help="probe the AITER in DIR (a folder holding aiter/)")
     p.add_argument(
@@ -63,19 +70,37 @@ def _parser() -> _Parser:
     return p
 
 
+def _check_aiter_path(raw: str | None) -> None:
+    if raw is None:
+        return
+    if not raw:
+        raise _UsageError("--aiter-path needs a folder (one holding aiter/), not an empty string")
+    path = Path(raw)
+    if not path.is_dir():
+        raise _UsageError(f"--aiter-path {raw!r} is not a folder")
+    if not (path / "aiter").exists() and path.name == "aiter" and (path / "__init__.py").exists():
+        raise _UsageError(f"--aiter-path {raw!r} is the aiter package itself; pass the folder that holds it: {str(path.parent)!r}")
+
+
+def _parse(parser: _Parser, argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    args = parser.parse_args(argv)
+    required = [n.strip() for raw in args.require for n in raw.split(",")]
+    if not all(required):
+        raise _UsageError(f"--require takes comma-separated feature names, got {','.join(args.require)!r}")
+    if math.isnan(args.timeout) or args.timeout <= 0:
+        raise _UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    _check_aiter_path(args.aiter_path)
+    if args.compare and (args.runtime or args.aiter_path or args.require):
+        raise _UsageError("--compare reads two saved reports; it takes no --import, --aiter-path or --require")
+    return args, required
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
-        required = _parse_require(args.require)
-        if not args.timeout > 0:
-            raise _UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-        if args.aiter_path is not None and not Path(args.aiter_path).is_dir():
-            raise _UsageError(f"--aiter-path {args.aiter_path!r} is not a folder")
-        if args.compare and (args.runtime or args.aiter_path or args.require):
-            raise _UsageError("--compare reads two saved reports; it takes no --import, --aiter-path or --require")
+        args, required = _parse(parser, argv)
     except _UsageError as exc:
         parser.print_usage(err)
         print(f"{parser.prog}: error: {exc}", file=err)
@@ -86,32 +111,35 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     if args.compare:
         from ._compare import compare_files
 
-        return compare_files(args.compare[0], args.compare[1], out=out, err=err, as_json=args.json)
+        return _quiet_on_closed_pipe(lambda: compare_files(args.compare[0], args.compare[1], out=out, err=err, as_json=args.json))
 
     report = probe(runtime=args.runtime, isolated=True, timeout=args.timeout, aiter_path=args.aiter_path)
-    if args.json:
-        json.dump(report.model_dump(mode="json"), out, indent=2)
-        out.write("\n")
-    else:
-        out.write(render(report))
+    text = json.dumps(report.model_dump(mode="json"), indent=2) + "\n" if args.json else render(report)
+    code = EXIT_OK
     missing = [n for n in required if report.support(n) is not Support.SUPPORTED]
     if missing:
-        print(f"required feature(s) not supported by {report.aiter.describe()}:", file=err)
-        for name in missing:
-            print("  " + explain(report, name), file=err)
-        if report.aiter.status.value == "impostor":
-            print("  AMD's AITER is the distribution 'amd-aiter'; the distribution 'aiter' is unrelated.", file=err)
-        return EXIT_UNSUPPORTED
-    return EXIT_OK
+        message = str(unsupported_error(report, missing, requested_by="--require"))
+        code = EXIT_UNSUPPORTED
+
+    def write() -> int:
+        out.write(text)
+        out.flush()
+        if missing:
+            print(message, file=err)
+        return code
+
+    return _quiet_on_closed_pipe(write)
 
 
-def _parse_require(raw: str | None) -> list[str]:
-    if raw is None:
-        return []
-    names = [n.strip() for n in raw.split(",")]
-    if not all(names):
-        raise _UsageError(f"--require takes comma-separated feature names, got {raw!r}")
-    return names
+def _quiet_on_closed_pipe(write: Callable[[], int]) -> int:
+    """Run ``write``; a reader that went away (``| head``) ends the output quietly."""
+    try:
+        return write()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _kv(rows: list[tuple[str, str]]) -> str:
@@ -119,28 +147,52 @@ def _kv(rows: list[tuple[str, str]]) -> str:
     return "".join(f"{k.ljust(width)} : {v}\n" for k, v in rows)
 
 
+def _answer(report: CapabilityReport) -> list[tuple[str, str]]:
+    """The first lines: what is there and what it offers, before any detail."""
+    a, fm = report.aiter, report.fused_moe
+    if a.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+        what = "AITER is not installed" if a.status is AiterStatus.ABSENT else f"no AMD AITER: {a.describe()} is an impostor"
+        return [("answer", f"{what}; no feature is supported"), ("why", a.detail), ("install", INSTALL)]
+    counts = {s: 0 for s in Support}
+    for f in report.features.values():
+        counts[f.support] += 1
+    sig = "unknown" if fm is None else f"{len(fm.parameters)} parameters, from the {fm.source.replace('_', ' ')}"
+    summary = ", ".join(f"{counts[s]} {s.value}" for s in Support)
+    return [("answer", f"{a.describe()} ({a.status.value}); fused_moe: {sig}; features: {summary}")]
+
+
 def render(report: CapabilityReport) -> str:
-    """The text report: aligned ``key : value`` lines, then one line per feature."""
+    """The text report, like ``collect_env``: the answer, then aligned ``key : value`` details,
+    then the parameters and one line per feature (left out when there is no AITER to describe)."""
     a, ev, env = report.aiter, report.evidence, report.environment
-    fm = report.fused_moe
-    rows = [
-        ("schema version", str(report.schema_version)),
+    rows = _answer(report)
+    rows += [
         ("aiter status", a.status.value),
         ("distribution", a.distribution or "-"),
         ("version", (a.version or "-") + ("" if a.version_valid else " (not PEP 440)")),
         ("location", a.location or "-"),
+        ("decided by", a.rule),
+    ]
+    if a.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+        rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
+        return _kv(rows) + "\nRun with --json for every feature's answer.\n"
+    rows += [
         ("import error", a.import_error or "-"),
         ("detail", a.detail),
-        ("fused_moe", "unknown" if fm is None else f"{len(fm.parameters)} parameters, from the {fm.source.replace('_', ' ')}"),
+        ("fused_moe module", ev.module or "-"),
         ("static probe", "ok" if ev.static.error is None else ev.static.error),
         ("runtime probe", "not run" if ev.runtime is None else (ev.runtime.error or "ok")),
     ]
     if ev.disagreement:
         rows.append(("disagreement", ev.disagreement))
+    if ev.unknown_reason:
+        rows.append(("signature unknown", ev.unknown_reason))
     rows.append(("enum header", ev.enum_header or (ev.enum_error or "-")))
     rows += [(name, ", ".join(members)) for name, members in report.enums.items()]
+    rows += [(f"problem {i}", p) for i, p in enumerate(ev.problems, 1)]
     rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
     text = _kv(rows)
+    fm = report.fused_moe
     if fm is not None:
         text += "\nfused_moe parameters:\n"
         width = max((len(p.name) for p in fm.parameters), default=0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pydantic
 
-from ._model import CapabilityReport
+from ._report import CapabilityReport
 
 
 class ReportFileError(Exception):
@@ -16,10 +17,17 @@ class ReportFileError(Exception):
 
 
 def load(path: str) -> CapabilityReport:
+    """A saved ``--json`` report. Parsed by ``json`` first: a report holds paths, and a
+    path that is not UTF-8 is written as lone surrogate escapes, which pydantic's JSON
+    parser rejects but Python strings carry."""
     try:
-        return CapabilityReport.model_validate_json(Path(path).read_bytes())
+        data = json.loads(Path(path).read_bytes())
     except OSError as exc:
         raise ReportFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ReportFileError(f"{path} is not JSON (write it with 'python -m capabilities --json'): {exc}") from None
+    try:
+        return CapabilityReport.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ReportFileError(
             f"{path} is not a report of this version (write it with 'python -m capabilities --json'): "
@@ -33,10 +41,14 @@ def _params(report: CapabilityReport) -> dict[str, tuple[str, str | None]]:
     return {} if fm is None else {p.name: (p.kind.value, p.default) for p in fm.parameters}
 
 
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
 def diff(a: CapabilityReport, b: CapabilityReport) -> tuple[list[str], list[str], list[str]]:
     """Lines of identity, parameter and feature differences (features: one line each)."""
     identity = [
-        f"{field}: {getattr(a.aiter, field)} | {getattr(b.aiter, field)}"
+        f"{field}: {_plain(getattr(a.aiter, field))} | {_plain(getattr(b.aiter, field))}"
         for field in ("status", "distribution", "version", "location", "import_error")
         if getattr(a.aiter, field) != getattr(b.aiter, field)
     ]

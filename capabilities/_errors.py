@@ -48,11 +48,15 @@ class KwargCollisionError(CapabilityError, ValueError):
 
 
 class InvalidInputError(CapabilityError, ValueError):
-    """A tensor handed to the runner has the wrong rank, size or dtype."""
+    """A value handed to the runner has the wrong type, rank, size or dtype, or options clash."""
 
 
 class AgreementError(CapabilityError, RuntimeError):
     """Ranks could not exchange their reports."""
+
+
+class UnverifiedFeatureWarning(UserWarning):
+    """A feature whose support is ``unknown`` was passed on: accepted, not proven honoured."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

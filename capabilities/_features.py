@@ -1,75 +1,213 @@
-"""Step 3: decide every feature from the evidence.
+"""Decide: who AITER is, which signature stands, and every feature, from the facts.
 
-Rules, in order: no AITER (absent, impostor) means unsupported; no readable
-signature means unknown; a keyword-capable parameter is supported; a
-positional-only one is not; a missing name is unknown behind ``**kwargs`` and
-unsupported otherwise. A release number only says where to upgrade to.
+Identity, in order: no module is ``absent``; a package that is AMD's by its
+distribution name (``amd-aiter``) or by its content (``aiter/fused_moe`` and
+``aiter/jit/``, as in every AITER release, whatever the distribution is named:
+AMD's own source builds were named ``aiter`` up to v0.1.7.post2) is AITER;
+anything else is an ``impostor``.
+
+Features, in order: no AITER means unsupported; no trusted signature means
+unknown; a keyword-capable parameter is supported; a positional-only one is
+not; a missing name is unknown behind ``**kwargs`` and unsupported otherwise.
+A release number only says where to upgrade to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from . import _catalog
+from ._distribution import Located
+from ._facts import Facts
 from ._model import (
     AiterIdentity,
     AiterStatus,
-    CapabilityReport,
+    Evidence,
     Feature,
     FeatureSource,
     FusedMoe,
-    ParameterKind,
+    Parameter,
+    SignatureReading,
     Support,
 )
 
-ENUM_FEATURES = tuple(_catalog.ENUMS)
+_AMD = "AMD's AITER is the distribution 'amd-aiter'"
 
 
 def _since(name: str) -> str:
-    first = _catalog.first_release(name)
+    first = _catalog.FIRST_RELEASE.get(name)
     if first is None:
         return ""
     return f" (first released in {first})" if first.startswith("v") else f" ({first})"
 
 
-def _no_aiter(identity: AiterIdentity) -> Feature | None:
-    if identity.status is AiterStatus.ABSENT:
-        return Feature(
-            support=Support.UNSUPPORTED,
-            source="distribution",
-            detail="AITER is not installed; install AMD's AITER (the distribution 'amd-aiter' or a ROCm build)",
+# --- identity -------------------------------------------------------------------
+
+
+def _judge(loc: Located) -> tuple[AiterStatus, str, str]:
+    """(status, the rule that decided it, one sentence) from the location facts alone."""
+    if not loc.found:
+        return AiterStatus.ABSENT, "no module 'aiter' is found", (
+            f"no module 'aiter' is found by {loc.found_by}; install AMD's AITER: pip install amd-aiter"
         )
-    if identity.status is AiterStatus.IMPOSTOR:
-        return Feature(support=Support.UNSUPPORTED, source="distribution", detail=identity.detail)
+    where = str(loc.location)
+    named = f"the distribution '{loc.distribution}' {loc.version}" if loc.distribution else "no installed distribution"
+    if loc.package_dir is None:
+        return AiterStatus.IMPOSTOR, "content: a single-file module aiter.py, not AITER's package", (
+            f"module 'aiter' at {where} ({named}) is a single file, not AMD's AITER package; {_AMD}"
+        )
+    has_module = loc.fused_moe.kind != "missing"
+    if loc.is_amd_name:
+        if not has_module:
+            return AiterStatus.IMPOSTOR, "content: no aiter/fused_moe", (
+                f"module 'aiter' at {where} comes from {named} but has no aiter/fused_moe, so it is not a usable AITER"
+            )
+        rule = "distribution name 'amd-aiter'"
+    elif has_module and loc.has_jit:
+        rule = "content: aiter/fused_moe and aiter/jit/" + (f", with {loc.native_tree} beside it" if loc.native_tree else "")
+    else:
+        lacks = " and ".join(x for x, ok in (("aiter/fused_moe", has_module), ("aiter/jit/", loc.has_jit)) if not ok)
+        return AiterStatus.IMPOSTOR, f"content: no {lacks}", (
+            f"module 'aiter' at {where} comes from {named} and has no {lacks}, so it is not AMD's AITER "
+            f"(PyPI's 'aiter' is an unrelated async-iterator library); {_AMD}"
+        )
+    if loc.distribution is None:
+        detail = f"AITER at {where} has no installed distribution that owns it"
+    else:
+        note = "" if loc.version_valid else " (the version is not a valid PEP 440 version)"
+        detail = f"{loc.distribution} {loc.version} provides module 'aiter' at {where}{note}: {loc.owner_evidence}"
+        if not loc.is_amd_name:
+            detail += f" (AMD's source builds up to v0.1.7.post2 were named '{loc.distribution}')"
+    if loc.conflicts:
+        detail += "; conflicting install(s): " + "; ".join(loc.conflicts)
+    return AiterStatus.AVAILABLE, rule, detail
+
+
+def identity(facts: Facts) -> AiterIdentity:
+    loc = facts.located
+    status, rule, detail = _judge(loc)
+    import_error = None
+    if status is AiterStatus.AVAILABLE and facts.static.unreadable is not None:
+        status, detail = AiterStatus.UNREADABLE, f"{detail}; {facts.static.unreadable}"
+    rt = facts.runtime
+    if status is not AiterStatus.IMPOSTOR and rt is not None and rt.import_error is not None:
+        status, import_error = AiterStatus.IMPORT_FAILED, rt.import_error
+        detail = f"{detail}; import aiter.fused_moe raised {rt.import_error}, so the features come from the source"
+    return AiterIdentity(
+        status=status,
+        distribution=loc.distribution,
+        version=loc.version,
+        version_valid=loc.version_valid,
+        location=None if loc.location is None else str(loc.location),
+        import_error=import_error,
+        rule=rule,
+        conflicts=loc.conflicts,
+        detail=detail,
+    )
+
+
+# --- the signature that stands ----------------------------------------------------
+
+
+def _shape(params: tuple[Parameter, ...] | None) -> list[tuple[str, str, bool]]:
+    return [(p.name, p.kind.value, p.default is not None) for p in params or ()]
+
+
+def _disagreement(static: SignatureReading, runtime: SignatureReading) -> str | None:
+    if static.parameters is None or runtime.parameters is None:
+        return None
+    s, r = _shape(static.parameters), _shape(runtime.parameters)
+    if s == r:
+        return None
+    only_s = sorted({x[0] for x in s} - {x[0] for x in r})
+    only_r = sorted({x[0] for x in r} - {x[0] for x in s})
+    parts = [f"only in the source: {', '.join(only_s)}"] if only_s else []
+    parts += [f"only at runtime: {', '.join(only_r)}"] if only_r else []
+    if not parts:
+        parts = ["the same names with other kinds, defaults or order"]
+    return "static and runtime signatures differ (" + "; ".join(parts) + "); the runtime one decides"
+
+
+def _merge_defaults(static: SignatureReading, runtime: tuple[Parameter, ...]) -> tuple[Parameter, ...]:
+    """Runtime parameters, with the default's source text where the source agrees."""
+    by_name = {p.name: p for p in static.parameters or ()}
+    out = []
+    for p in runtime:
+        s = by_name.get(p.name)
+        if s is not None and s.kind is p.kind and (s.default is None) == (p.default is None):
+            p = Parameter(name=p.name, kind=p.kind, default=s.default)
+        out.append(p)
+    return tuple(out)
+
+
+def enums(facts: Facts) -> tuple[dict[str, tuple[str, ...]], Literal["enum_header", "runtime_enum"], str | None]:
+    """(members by enum, where they were read, why none were): the imported enums win."""
+    rt = facts.runtime
+    if rt is not None and rt.enums and not rt.foreign:
+        return {**facts.enums.enums, **rt.enums}, "runtime_enum", None
+    return dict(facts.enums.enums), "enum_header", facts.enums.error
+
+
+def evidence(facts: Facts, ident: AiterIdentity) -> tuple[FusedMoe | None, Evidence]:
+    """The signature that decides (or None) and the evidence, with why none decides."""
+    static = facts.static.reading
+    rt = facts.runtime
+    fused: FusedMoe | None = None
+    reason: str | None = None
+    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+        reason = ident.detail
+    elif rt is not None and not rt.foreign and rt.import_error is None:
+        # The import worked: the imported function is the truth, and a failure to read it
+        # leaves nothing standing (the source may describe a function that is not called).
+        if rt.reading.parameters is not None:
+            fused = FusedMoe(source="runtime_signature", parameters=_merge_defaults(static, rt.reading.parameters))
+        else:
+            read = "" if static.parameters is None else f"; the source's {len(static.parameters)} parameters are not trusted"
+            reason = f"runtime probe: {rt.reading.error}{read}"
+    elif static.parameters is not None:
+        fused = FusedMoe(source="static_signature", parameters=static.parameters)
+    else:
+        reason = static.error or "no signature of fused_moe could be read"
+        if rt is not None:
+            reason = f"{reason}; runtime probe: {rt.reading.error}"
+    _, enum_source, enum_error = enums(facts)
+    header = facts.enums.header
+    sub = facts.located.fused_moe
+    return fused, Evidence(
+        module=None if sub.path is None else str(sub.path),
+        static=static,
+        runtime=None if rt is None else rt.reading,
+        disagreement=None if rt is None else _disagreement(static, rt.reading),
+        unknown_reason=reason,
+        enum_header=None if header is None else str(header),
+        enum_source=enum_source,
+        enum_error=enum_error,
+        problems=facts.located.problems,
+    )
+
+
+# --- features ----------------------------------------------------------------------
+
+
+def _no_aiter(ident: AiterIdentity) -> Feature | None:
+    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+        return Feature(support=Support.UNSUPPORTED, source="distribution", detail=ident.detail)
     return None
 
 
-def decide_parameters(
-    identity: AiterIdentity,
-    fused: FusedMoe | None,
-    unknown_because: str,
-    tried: FeatureSource,
-) -> dict[str, Feature]:
-    names = [k.name for k in _catalog.PARAMETERS]
-    if fused is not None:
-        names += [n for n in fused.names if fused.get(n) is not None and n not in names]
-    return {n: decide_parameter(identity, fused, n, unknown_because, tried) for n in names}
+def _tried(ev: Evidence) -> FeatureSource:
+    return "static_signature" if ev.runtime is None else "runtime_signature"
 
 
-def decide_parameter(
-    identity: AiterIdentity,
-    fused: FusedMoe | None,
-    name: str,
-    unknown_because: str,
-    tried: FeatureSource,
-) -> Feature:
+def decide_parameter(ident: AiterIdentity, fused: FusedMoe | None, ev: Evidence, name: str) -> Feature:
     """The answer for one keyword ``name`` of ``fused_moe``, catalogued or not."""
-    blocked = _no_aiter(identity)
+    blocked = _no_aiter(ident)
     if blocked is not None:
         return blocked
     if fused is None:
-        return Feature(support=Support.UNKNOWN, source=tried, detail=unknown_because)
-    who = f"fused_moe in {identity.describe()}"
+        return Feature(support=Support.UNKNOWN, source=_tried(ev), detail=ev.unknown_reason or "no signature was read")
+    who = f"fused_moe in {ident.describe()}"
     p = fused.get(name)
     if p is not None and p.kind.by_keyword:
         default = "" if p.default is None else f", default {p.default}"
@@ -82,9 +220,9 @@ def decide_parameter(
         return Feature(
             support=Support.UNSUPPORTED,
             source=fused.source,
-            detail=f"'{name}' is positional-only in {who}, so it cannot be passed by keyword",
+            detail=f"'{name}' is {p.kind.value.replace('_', '-')} in {who}, so it cannot be passed by keyword",
         )
-    var_kw = next((q.name for q in fused.parameters if q.kind is ParameterKind.VAR_KEYWORD), None)
+    var_kw = fused.var_keyword
     if var_kw is not None:
         return Feature(
             support=Support.UNKNOWN,
@@ -99,56 +237,54 @@ def decide_parameter(
     )
 
 
-def decide_unlisted(report: CapabilityReport, name: str) -> Feature:
+def decide_member(
+    ident: AiterIdentity, enums: Mapping[str, tuple[str, ...]], ev: Evidence, enum: str, member: str
+) -> Feature:
+    """The answer for ``Enum.member``."""
+    blocked = _no_aiter(ident)
+    if blocked is not None:
+        return blocked
+    source: FeatureSource = ev.enum_source
+    found = enums.get(enum)
+    if found is None:
+        why = ev.enum_error or f"{enum} is not declared where AITER's enums were read"
+        return Feature(support=Support.UNKNOWN, source=source, detail=why)
+    name = f"{enum}.{member}"
+    if member in found:
+        return Feature(support=Support.SUPPORTED, source=source, detail=f"{enum} in {ident.describe()} has the member {member}")
+    return Feature(
+        support=Support.UNSUPPORTED,
+        source=source,
+        detail=f"{enum} in {ident.describe()} has no member {member}{_since(name)}; install an AITER build that has it",
+    )
+
+
+def decide_all(
+    ident: AiterIdentity, fused: FusedMoe | None, enums: Mapping[str, tuple[str, ...]], ev: Evidence
+) -> dict[str, Feature]:
+    """Every catalogued feature, and every parameter and enum member the build has besides."""
+    names = [k.name for k in _catalog.PARAMETERS]
+    if fused is not None:
+        names += [n for n in fused.names if fused.get(n) is not None and n not in names]
+    out = {n: decide_parameter(ident, fused, ev, n) for n in names}
+    for enum, known in _catalog.ENUMS.items():
+        members = [k.name for k in known]
+        members += [m for m in enums.get(enum, ()) if m not in members]
+        for member in members:
+            out[f"{enum}.{member}"] = decide_member(ident, enums, ev, enum, member)
+    return out
+
+
+def decide_unlisted(
+    ident: AiterIdentity, fused: FusedMoe | None, enums: Mapping[str, tuple[str, ...]], ev: Evidence, name: str
+) -> Feature:
     """A name the report does not list: an enum member it lacks, or a keyword it may take."""
     enum, dot, member = name.partition(".")
     if dot:
-        blocked = _no_aiter(report.aiter)
-        if blocked is not None:
-            return blocked
-        members = report.enums.get(enum)
-        if members is None:
-            return Feature(support=Support.UNKNOWN, source="enum_header", detail=f"no enum {enum} was read")
-        return Feature(
-            support=Support.UNSUPPORTED,
-            source="runtime_enum" if report.evidence.runtime is not None else "enum_header",
-            detail=f"{enum} in {report.aiter.describe()} has no member {member}",
-        )
-    # Every parameter shares one "unknown" reason; hidden_states is always listed.
-    shared = report.features["hidden_states"]
-    return decide_parameter(report.aiter, report.fused_moe, name, shared.detail, shared.source)
-
-
-def decide_enums(
-    identity: AiterIdentity,
-    enums: Mapping[str, tuple[str, ...]],
-    source: FeatureSource,
-    unknown_because: str,
-) -> dict[str, Feature]:
-    out: dict[str, Feature] = {}
-    blocked = _no_aiter(identity)
-    for enum in ENUM_FEATURES:
-        known = [k.name for k in _catalog.ENUMS[enum]]
-        found = enums.get(enum)
-        members = known + [m for m in (found or ()) if m not in known]
-        for member in members:
-            name = f"{enum}.{member}"
+        if enum not in _catalog.ENUMS and enum not in enums:
+            blocked = _no_aiter(ident)
             if blocked is not None:
-                out[name] = blocked
-            elif found is None:
-                why = unknown_because or f"{enum} is not declared where AITER's enums were read"
-                out[name] = Feature(support=Support.UNKNOWN, source=source, detail=why)
-            elif member in found:
-                out[name] = Feature(
-                    support=Support.SUPPORTED,
-                    source=source,
-                    detail=f"{enum} in {identity.describe()} has the member {member}",
-                )
-            else:
-                out[name] = Feature(
-                    support=Support.UNSUPPORTED,
-                    source=source,
-                    detail=f"{enum} in {identity.describe()} has no member {member}{_since(name)}; "
-                    "install an AITER build that has it",
-                )
-    return out
+                return blocked
+            return Feature(support=Support.UNKNOWN, source="enum_header", detail=f"no enum {enum} was read")
+        return decide_member(ident, enums, ev, enum, member)
+    return decide_parameter(ident, fused, ev, name)

@@ -1,49 +1,97 @@
-"""The typed, frozen result of a probe: what the report says, field by field."""
+"""Value types of the report: frozen, hashable, and free of rules.
+
+Everything here is data. The rules that fill it in live in ``_features``; the
+report that holds it lives in ``_report``. Nothing here imports either.
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer
 
-SCHEMA_VERSION = 1
+V = TypeVar("V")
 
 
-def _freeze(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
+class FrozenDict(Mapping[str, V]):
+    """A read-only, hashable mapping: what a frozen report holds instead of a dict."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[str, V]) -> None:
+        self._data = dict(data)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: str) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self._data) == dict(other) if isinstance(other, Mapping) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({self._data!r})"
+
+
+def _freeze(value: Mapping[str, Any]) -> FrozenDict[Any]:
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
 
 
 def _thaw(value: Mapping[str, Any], handler: Any) -> Any:
     return handler(dict(value))
 
 
-V = TypeVar("V")
-# A read-only mapping that still serialises as a JSON object.
+# A read-only, hashable mapping that still validates and serialises as a JSON object.
 FrozenMap = Annotated[Mapping[str, V], AfterValidator(_freeze), WrapSerializer(_thaw)]
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
+    """Base of every report type: immutable, no unknown fields, hashable.
+
+    ``model_copy(update=...)`` validates the result, so a copy is as frozen as
+    the original (pydantic's own copy would put a plain dict back).
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self).model_validate({**fields, **(update or {})})
 
 
 class Support(str, enum.Enum):
+    """The three answers about a feature: only ``supported`` may be relied on."""
+
     SUPPORTED = "supported"
     UNSUPPORTED = "unsupported"
     UNKNOWN = "unknown"
 
 
 class AiterStatus(str, enum.Enum):
-    AVAILABLE = "available"
+    """What answers to ``import aiter``: AMD's AITER, something else, or nothing."""
+
+    AVAILABLE = "available"  # AMD's AITER, read from its files (its import was not tried)
     ABSENT = "absent"
-    IMPOSTOR = "impostor"
-    IMPORT_FAILED = "import_failed"
-    UNREADABLE = "unreadable"
+    IMPOSTOR = "impostor"  # a module 'aiter' that is not AMD's AITER
+    IMPORT_FAILED = "import_failed"  # AMD's AITER whose import was tried and raised
+    UNREADABLE = "unreadable"  # AMD's AITER whose fused_moe source cannot be read
 
 
 class ParameterKind(str, enum.Enum):
+    """``inspect.Parameter`` kinds, by name."""
+
     POSITIONAL_ONLY = "positional_only"
     POSITIONAL_OR_KEYWORD = "positional_or_keyword"
     VAR_POSITIONAL = "var_positional"
@@ -60,12 +108,12 @@ FeatureSource = Literal[
     "runtime_signature",  # inspect.signature of the imported function
     "enum_header",  # aiter_enum.h shipped with AITER
     "runtime_enum",  # members of the imported enum
-    "distribution",  # no usable AITER: absent, impostor, unreadable, failed import
+    "distribution",  # no usable AITER: absent, impostor
 ]
 
 
-class AiterIdentity(_Frozen):
-    """Which installed code answers to ``import aiter``."""
+class AiterIdentity(Frozen):
+    """Which installed code answers to ``import aiter``, and which rule said it is AITER."""
 
     status: AiterStatus
     distribution: str | None
@@ -73,6 +121,8 @@ class AiterIdentity(_Frozen):
     version_valid: bool
     location: str | None
     import_error: str | None
+    rule: str  # the rule that decided the status, e.g. "content: aiter/fused_moe.py and aiter/jit/"
+    conflicts: tuple[str, ...]  # other installed distributions that also claim the module
     detail: str
 
     def describe(self) -> str:
@@ -82,13 +132,15 @@ class AiterIdentity(_Frozen):
         return f"{self.distribution} {self.version or '(no version)'}"
 
 
-class Parameter(_Frozen):
+class Parameter(Frozen):
+    """One parameter: ``default`` is its source text (``None``: it has no default)."""
+
     name: str
     kind: ParameterKind
-    default: str | None  # source text of the default; None when there is none
+    default: str | None
 
 
-class FusedMoe(_Frozen):
+class FusedMoe(Frozen):
     """The signature of ``aiter.fused_moe`` that decided the features."""
 
     source: Literal["static_signature", "runtime_signature"]
@@ -98,74 +150,52 @@ class FusedMoe(_Frozen):
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
 
-    @property
-    def var_keyword(self) -> bool:
-        return any(p.kind is ParameterKind.VAR_KEYWORD for p in self.parameters)
-
     def get(self, name: str) -> Parameter | None:
+        """The named (not ``*args`` / ``**kwargs``) parameter ``name``, if any."""
         for p in self.parameters:
-            if p.name == name and p.kind not in (
-                ParameterKind.VAR_POSITIONAL,
-                ParameterKind.VAR_KEYWORD,
-            ):
+            if p.name == name and p.kind not in (ParameterKind.VAR_POSITIONAL, ParameterKind.VAR_KEYWORD):
                 return p
         return None
 
+    @property
+    def var_keyword(self) -> str | None:
+        """The name of the ``**kwargs`` catch-all, if there is one."""
+        return next((p.name for p in self.parameters if p.kind is ParameterKind.VAR_KEYWORD), None)
 
-class SignatureReading(_Frozen):
+
+class SignatureReading(Frozen):
     """One probe's reading of the signature: parameters, or why there are none."""
 
     parameters: tuple[Parameter, ...] | None
     error: str | None
+    note: str | None = None  # a fact next to a reading that stands, e.g. "the last definition wins"
 
 
-class Evidence(_Frozen):
+class Evidence(Frozen):
     """What each probe saw, kept so that a reader can check the decision."""
 
+    module: str | None  # the file Python would load as aiter.fused_moe
     static: SignatureReading
     runtime: SignatureReading | None  # None: the runtime probe did not run
     disagreement: str | None
+    unknown_reason: str | None  # why no signature decides, when none does
     enum_header: str | None  # path of the header read, if any
+    enum_source: Literal["enum_header", "runtime_enum"]  # where the enum members were read
     enum_error: str | None
+    problems: tuple[str, ...]  # files that could not be read on the way, each with the error
 
 
-class Feature(_Frozen):
+class Feature(Frozen):
+    """One answer: ``support``, which probe gave it, and why, in words."""
+
     support: Support
     source: FeatureSource
     detail: str
 
 
-class Environment(_Frozen):
+class Environment(Frozen):
+    """Where the report was made (torch's version from its metadata: torch is not imported)."""
+
     python: str
     torch: str | None
     platform: str
-
-
-class CapabilityReport(_Frozen):
-    schema_version: int = SCHEMA_VERSION
-    aiter: AiterIdentity
-    fused_moe: FusedMoe | None
-    features: FrozenMap[Feature]
-    enums: FrozenMap[tuple[str, ...]]
-    evidence: Evidence
-    environment: Environment
-
-    @field_validator("schema_version")
-    @classmethod
-    def _known_schema(cls, value: int) -> int:
-        if value != SCHEMA_VERSION:
-            raise ValueError(f"schema version {value}; this version of the project reads schema {SCHEMA_VERSION}")
-        return value
-
-    def feature(self, name: str) -> Feature:
-        """The answer for ``name``, listed or not: any keyword of ``fused_moe`` is a feature,
-        so an unlisted one is decided by the same rules (``unknown`` behind ``**kwargs``)."""
-        listed = self.features.get(name)
-        if listed is not None:
-            return listed
-        from ._features import decide_unlisted  # the rules live there; they need this class
-
-        return decide_unlisted(self, name)
-
-    def support(self, name: str) -> Support:
-        return self.feature(name).support

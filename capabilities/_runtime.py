@@ -1,8 +1,9 @@
 """Step 2b: read the signature of the imported ``aiter.fused_moe``.
 
 The import runs AITER's code: on a host without ROCm it raises RuntimeError,
-on a ROCm host it may JIT-compile for minutes. So every failure is recorded as
-text, never raised, and the report runs this in a child process with a limit.
+on a ROCm host it may JIT-compile for minutes, and anything it touches may
+raise. So every failure is recorded as text, never raised, and the report runs
+this in a child process (its own process group) with a time limit.
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ import importlib
 import inspect
 import json
 import os
+import secrets
+import selectors
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +33,7 @@ _KINDS = {
     inspect.Parameter.VAR_KEYWORD: ParameterKind.VAR_KEYWORD,
 }
 _ENUM_NAMES = ("ActivationType", "QuantType")
-_MARKER = "@@capabilities-runtime@@"
+_PROJECT = str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass(frozen=True)
@@ -35,84 +41,160 @@ class RuntimeResult:
     reading: SignatureReading
     import_error: str | None  # the import itself raised
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)  # real default objects, in-process only
+    foreign: bool = False  # the import loaded another AITER than the located one: not evidence about it
 
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def signature_of(fn: Any) -> tuple[tuple[Parameter, ...], dict[str, Any]]:
-    """Parameters of ``fn`` (following ``__wrapped__``); raises what inspect raises."""
-    sig = inspect.signature(fn)
-    params = []
-    defaults: dict[str, Any] = {}
-    for p in sig.parameters.values():
-        has_default = p.default is not inspect.Parameter.empty
-        if has_default:
-            defaults[p.name] = p.default
-        params.append(Parameter(name=p.name, kind=_KINDS[p.kind], default=repr(p.default) if has_default else None))
-    return tuple(params), defaults
+def _failed(error: str, import_error: str | None = None) -> RuntimeResult:
+    return RuntimeResult(SignatureReading(parameters=None, error=error), import_error)
 
 
-def read_loaded(module: Any) -> RuntimeResult:
-    """Read an already imported ``aiter.fused_moe`` module."""
-    fn = getattr(module, "fused_moe", None)
-    if fn is None or not callable(fn):
-        error = "the imported aiter.fused_moe module has no callable fused_moe"
-        return RuntimeResult(SignatureReading(parameters=None, error=error), None, _enums())
+def _default_text(value: object) -> str:
     try:
-        params, defaults = signature_of(fn)
-    except (TypeError, ValueError) as exc:
-        error = f"inspect.signature(aiter.fused_moe.fused_moe) failed: {_describe(exc)}"
-        return RuntimeResult(SignatureReading(parameters=None, error=error), None, _enums())
-    return RuntimeResult(SignatureReading(parameters=params, error=None), None, _enums(), defaults)
+        return repr(value)
+    except Exception as exc:  # a foreign __repr__: the default exists, its text cannot be had
+        return f"<{type(value).__name__} whose repr raised {type(exc).__name__}>"
+
+
+def signature_of(fn: Any) -> tuple[Parameter, ...]:
+    """Parameters of ``fn`` (following ``__wrapped__``); raises what inspect raises."""
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        default = None if p.default is inspect.Parameter.empty else _default_text(p.default)
+        params.append(Parameter(name=p.name, kind=_KINDS[p.kind], default=default))
+    return tuple(params)
+
+
+def _origin(module: Any) -> Path | None:
+    try:
+        origin = getattr(module, "__file__", None)
+    except Exception:  # a module-level __getattr__ may raise anything
+        return None
+    return Path(origin).resolve().parent if isinstance(origin, str) else None
+
+
+def read_loaded(module: Any, package_dir: Path | None) -> RuntimeResult:
+    """Read an imported ``aiter.fused_moe`` module, if it is the one in ``package_dir``."""
+    where = _origin(module)
+    if package_dir is not None and where != package_dir.resolve():
+        error = (
+            f"the imported aiter.fused_moe comes from {where}, not from the located AITER at {package_dir}; "
+            "its signature is not this build's"
+        )
+        return RuntimeResult(SignatureReading(parameters=None, error=error), None, {}, foreign=True)
+    try:
+        fn = getattr(module, "fused_moe", None)
+    except Exception as exc:  # module __getattr__ runs foreign code
+        return _failed(f"reading aiter.fused_moe.fused_moe raised {_describe(exc)}", None)
+    if fn is None or not callable(fn):
+        return _failed("the imported aiter.fused_moe module has no callable fused_moe")
+    try:
+        params = signature_of(fn)
+    except Exception as exc:  # a __signature__ property, a C function: anything may come out
+        return _failed(f"inspect.signature(aiter.fused_moe.fused_moe) failed: {_describe(exc)}")
+    return RuntimeResult(SignatureReading(parameters=params, error=None), None, _enums())
 
 
 def _enums() -> dict[str, tuple[str, ...]]:
     aiter = sys.modules.get("aiter")
     out: dict[str, tuple[str, ...]] = {}
     for name in _ENUM_NAMES:
-        members = getattr(getattr(aiter, name, None), "__members__", None)
-        if isinstance(members, dict) or hasattr(members, "keys"):
-            out[name] = tuple(str(k) for k in members.keys())  # type: ignore[union-attr]
+        try:
+            members = getattr(getattr(aiter, name, None), "__members__", None)
+            if members is not None:
+                out[name] = tuple(str(k) for k in members.keys())
+        except Exception:  # noqa: S112 - an enum we cannot list is left to the header, which says so
+            continue
     return out
 
 
-def import_and_read() -> RuntimeResult:
+def import_and_read(package_dir: Path | None) -> RuntimeResult:
     """Import ``aiter.fused_moe`` in this process and read it."""
     try:
         module = importlib.import_module("aiter.fused_moe")
     except (Exception, SystemExit) as exc:  # the import runs foreign code: anything may come out
         error = _describe(exc)
-        why = f"import aiter.fused_moe raised {error}"
-        return RuntimeResult(SignatureReading(parameters=None, error=why), error)
-    return read_loaded(module)
+        return _failed(f"import aiter.fused_moe raised {error}", error)
+    return read_loaded(module, package_dir)
 
 
-def import_isolated(search_path: list[str], timeout: float) -> RuntimeResult:
-    """Run :func:`import_and_read` in a child process with ``search_path`` as its sys.path."""
-    here = str(Path(__file__).resolve().parent.parent)
+# --- the isolated probe: a child process ----------------------------------------
+
+
+def import_isolated(package_dir: Path, search_path: list[str], timeout: float) -> RuntimeResult:
+    """:func:`import_and_read` in a child process whose path starts with the located AITER.
+
+    The answer is taken as soon as the child prints it; then the child's whole
+    process group ends, whatever the import left running.
+    """
+    marker = f"@@capabilities-{secrets.token_hex(8)}@@".encode()
     env = dict(os.environ)
-    env["CAPABILITIES_SYS_PATH"] = json.dumps([here, *search_path])
+    env["CAPABILITIES_CHILD"] = json.dumps(
+        {"project": _PROJECT, "path": [str(package_dir.parent), *search_path], "package": str(package_dir), "marker": marker.decode()}
+    )
+    with tempfile.TemporaryFile() as errors:
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-c", _CHILD],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                start_new_session=True,  # its own process group, so all of it can be ended
+            )
+        except OSError as exc:
+            return _failed(f"the import child process could not start: {_describe(exc)}", _describe(exc))
+        try:
+            line, finished = _read_answer(child, marker, timeout)
+        finally:
+            _end(child)
+        errors.seek(0)
+        tail = (errors.read().decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+    if line is not None:
+        return _decode(line)
+    if not finished:
+        error = f"import aiter.fused_moe did not finish within {timeout:g} s (child process group ended)"
+        return _failed(error, error)
+    error = f"the import child process exited with code {child.returncode} before answering: {tail}"
+    return _failed(error, error)
+
+
+def _read_answer(child: subprocess.Popen[bytes], marker: bytes, timeout: float) -> tuple[bytes | None, bool]:
+    """(the marker line's payload, whether the child finished or answered in time)."""
+    stdout = child.stdout
+    if stdout is None:  # Popen(stdout=PIPE) always sets it; this keeps the type checker honest
+        return None, True
+    deadline = time.monotonic() + timeout
+    buffer = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, False
+            if not sel.select(min(left, 1.0)):
+                continue
+            chunk = os.read(stdout.fileno(), 65536)
+            if not chunk:
+                return None, True
+            buffer += chunk
+            for line in buffer.split(b"\n")[:-1]:
+                if line.startswith(marker):
+                    return line[len(marker) :], True
+            buffer = buffer[buffer.rfind(b"\n") + 1 :]
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        error = f"import aiter.fused_moe did not finish within {timeout:g} s (child process killed)"
-        return RuntimeResult(SignatureReading(parameters=None, error=error), error)
-    for line in done.stdout.splitlines():
-        if line.startswith(_MARKER):
-            return _decode(json.loads(line[len(_MARKER) :]))
-    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-    error = f"the import child process exited with code {done.returncode}: {tail}"
-    return RuntimeResult(SignatureReading(parameters=None, error=error), error)
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 def _encode(result: RuntimeResult) -> str:
@@ -121,28 +203,38 @@ def _encode(result: RuntimeResult) -> str:
             "reading": result.reading.model_dump(mode="json"),
             "import_error": result.import_error,
             "enums": result.enums,
+            "foreign": result.foreign,
         }
     )
 
 
-def _decode(data: dict[str, Any]) -> RuntimeResult:
-    return RuntimeResult(
-        SignatureReading.model_validate(data["reading"]),
-        data["import_error"],
-        {k: tuple(v) for k, v in data["enums"].items()},
-    )
+def _decode(payload: bytes) -> RuntimeResult:
+    try:
+        data = json.loads(payload.decode("utf-8", "replace"))
+        return RuntimeResult(
+            SignatureReading.model_validate(data["reading"]),
+            data["import_error"] if isinstance(data["import_error"], (str, type(None))) else str(data["import_error"]),
+            {str(k): tuple(str(m) for m in v) for k, v in dict(data["enums"]).items()},
+            foreign=data["foreign"] is True,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
+        return _failed(f"the import child process answered something unreadable: {type(exc).__name__}")
 
 
 def _child_main() -> None:
-    sys.path[:] = json.loads(os.environ["CAPABILITIES_SYS_PATH"])
-    result = import_and_read()
-    sys.stdout.write("\n" + _MARKER + _encode(result) + "\n")
+    spec = json.loads(os.environ["CAPABILITIES_CHILD"])
+    sys.path[:] = spec["path"]
+    result = import_and_read(Path(spec["package"]))
+    sys.stdout.write("\n" + spec["marker"] + _encode(result) + "\n")
     sys.stdout.flush()
+    os._exit(0)  # threads the import started must not keep the child alive
 
 
+# The project goes on the path only to import this module; then the child's path is
+# the located AITER's folder first, so no other AITER can answer.
 _CHILD = (
     "import json, os, sys\n"
-    "sys.path[:] = json.loads(os.environ['CAPABILITIES_SYS_PATH'])\n"
+    "sys.path.insert(0, json.loads(os.environ['CAPABILITIES_CHILD'])['project'])\n"
     "from capabilities._runtime import _child_main\n"
     "_child_main()\n"
 )

@@ -27,7 +27,7 @@ import pytest
 
 from ._registry import clear_cache
 
-__all__ = ["DEFAULT_ENUMS", "FakeAiter", "fake_aiter", "forget_aiter", "write_fake_aiter"]
+__all__ = ["DEFAULT_ENUMS", "FakeAiter", "fake_aiter", "forget_aiter", "write_async_iterator_aiter", "write_fake_aiter"]
 
 DEFAULT_ENUMS: Mapping[str, Sequence[str]] = {
     "ActivationType": ("No", "Silu", "Gelu", "Swiglu"),
@@ -102,6 +102,9 @@ def write_fake_aiter(
             f"{textwrap.indent(textwrap.dedent(body), '    ')}\n"
         )
     (package / "fused_moe.py").write_text(fused_moe_source, encoding="utf-8")
+    # aiter/jit/ is in every AITER release: with aiter/fused_moe it identifies AMD's package.
+    (package / "jit").mkdir(exist_ok=True)
+    (package / "jit" / "__init__.py").write_text("", encoding="utf-8")
 
     if header is not None and enums:
         rel = "aiter_meta/csrc/include" if header == "wheel" else "csrc/include"
@@ -114,16 +117,29 @@ def write_fake_aiter(
 
     dist_info = None
     if distribution is not None:
-        dist_info = root / f"{distribution.replace('-', '_')}-{version}.dist-info"
-        dist_info.mkdir(exist_ok=True)
-        (dist_info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n", encoding="utf-8"
-        )
         top = ["aiter", "aiter_meta"] if header == "wheel" else ["aiter"]
-        (dist_info / "top_level.txt").write_text("\n".join(top) + "\n", encoding="utf-8")
-        files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-        (dist_info / "RECORD").write_text("".join(f"{f},,\n" for f in files), encoding="utf-8")
+        dist_info = _dist_info(root, distribution, version, top)
     return FakeAiter(root=root, package=package, dist_info=dist_info)
+
+
+def _dist_info(root: Path, distribution: str, version: str, top: Sequence[str]) -> Path:
+    dist_info = root / f"{distribution.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir(exist_ok=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n", encoding="utf-8")
+    (dist_info / "top_level.txt").write_text("\n".join(top) + "\n", encoding="utf-8")
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and dist_info not in p.parents)
+    (dist_info / "RECORD").write_text("".join(f"{f},,\n" for f in files), encoding="utf-8")
+    return dist_info
+
+
+def write_async_iterator_aiter(root: Path, *, version: str = "0.13.20191203") -> FakeAiter:
+    """PyPI's unrelated ``aiter`` (an asyncio iterator library) as pip installs it:
+    a module ``aiter`` with no ``fused_moe`` and no ``jit/``."""
+    package = root / "aiter"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("from .azip import azip\n", encoding="utf-8")
+    (package / "azip.py").write_text("async def azip(*aiters):\n    yield ()\n", encoding="utf-8")
+    return FakeAiter(root=root, package=package, dist_info=_dist_info(root, "aiter", version, ["aiter"]))
 
 
 def forget_aiter() -> None:
@@ -136,11 +152,13 @@ def forget_aiter() -> None:
 @pytest.fixture
 def fake_aiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., FakeAiter]]:
     """A factory: ``fake_aiter(**write_fake_aiter_kwargs)`` writes a fake, puts it
-    first on ``sys.path`` and resets the registry. Undone after the test."""
+    first on ``sys.path`` and resets the registry; ``fake_aiter(impostor=True)``
+    writes PyPI's unrelated ``aiter`` instead. Undone after the test."""
     counter = itertools.count()
 
-    def make(**kwargs: object) -> FakeAiter:
-        fake = write_fake_aiter(tmp_path / f"fake-aiter-{next(counter)}", **kwargs)  # type: ignore[arg-type]
+    def make(*, impostor: bool = False, **kwargs: object) -> FakeAiter:
+        root = tmp_path / f"fake-aiter-{next(counter)}"
+        fake = write_async_iterator_aiter(root) if impostor else write_fake_aiter(root, **kwargs)  # type: ignore[arg-type]
         monkeypatch.syspath_prepend(str(fake.root))
         forget_aiter()
         return fake

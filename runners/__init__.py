@@ -1,8 +1,9 @@
 """MoE runners that check every request against the AITER feature set before dispatch.
 
 Modules: ``_config`` (what a caller configures), ``_types`` (inputs, output),
-``_plan`` (validation, once, into a dispatch plan), ``_core`` (the runner and
-its call path), ``reference`` (a plain-torch fused_moe).
+``_kernel`` (which fused_moe is called), ``_plan`` (validation, once, into a
+dispatch plan), ``_core`` (the runner and its call path), ``reference`` (a
+plain-torch fused_moe).
 """
 
 from capabilities import (
@@ -10,11 +11,13 @@ from capabilities import (
     InvalidKwargsError,
     KwargCollisionError,
     UnsupportedFeatureError,
+    UnverifiedFeatureWarning,
 )
 
 from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
 from ._core import AiterRunnerCore
-from ._plan import AiterUnavailableError, Plan, UnverifiedFeatureWarning
+from ._kernel import AiterUnavailableError
+from ._plan import Plan
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from capabilities import CapabilityError
 
@@ -14,8 +14,8 @@ GateModeName = Literal["separated", "interleave"]
 
 # Config activation name -> AITER ActivationType member name.
 ACTIVATIONS: dict[str, str] = {"silu": "Silu", "gelu": "Gelu", "swiglu": "Swiglu"}
-BACKENDS = ("aiter", "reference")
-GATE_MODES = ("separated", "interleave")
+BACKENDS: tuple[str, ...] = get_args(Backend)
+GATE_MODES: tuple[str, ...] = get_args(GateModeName)
 
 
 class InvalidConfigError(CapabilityError, ValueError):

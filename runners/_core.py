@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -12,20 +12,12 @@ import capabilities
 from capabilities import CapabilityReport, InvalidInputError, Support
 
 from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
-from ._plan import (
-    Kernel,
-    Plan,
-    aiter_kernel,
-    build_plan,
-    check_config,
-    config_kwargs,
-    gate_per_call,
-    reference_kernel,
-    require_aiter,
-)
+from ._kernel import Kernel, aiter_kernel, reference_kernel, require_aiter
+from ._plan import PER_CALL, Plan, build_plan, check_config, config_kwargs, gate_per_call
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
 _INT32 = torch.int32
+_NOTHING = object()  # no caller can pass it: a fresh runner's run() always plans first
 
 
 class AiterRunnerCore:
@@ -39,16 +31,7 @@ class AiterRunnerCore:
     keeps the result as a plan; later calls only merge tensors into it.
     """
 
-    __slots__ = (
-        "config",
-        "_kernel",
-        "_base",
-        "_plans",
-        "_no_combine",
-        "_fast",
-        "_per_call_ok",
-        "__weakref__",
-    )
+    __slots__ = ("config", "_kernel", "_base", "_plans", "_last", "_per_call_ok", "__weakref__")
 
     def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
         if not isinstance(config, MoeRunnerConfig):
@@ -70,13 +53,11 @@ class AiterRunnerCore:
         self.config = config
         self._kernel: Kernel = kernel
         self._base = config_kwargs(kernel, config)
-        self._no_combine = config.no_combine
-        # (quant info, fn, w1, w2, kwargs) of the last plan built without a quant type override
-        self._fast: tuple[Any, ...] = (None, None, None, None, {})
+        # The last (quant info, plan) that run() used for a quant info's own quant type.
+        self._last: tuple[object, Plan] = (_NOTHING, cast(Plan, None))
         # Per-call options the kernel takes without a word; the others go through gate_per_call.
-        self._per_call_ok = frozenset(
-            n for n in ("a1_scale", "num_local_tokens", "dtype") if kernel.report.support(n) is Support.SUPPORTED
-        )
+        self._per_call_ok = frozenset(n for _, n in PER_CALL if kernel.report.support(n) is Support.SUPPORTED)
+        # Weak keys: a plan lives as long as its quant info (its layer's weights), no longer.
         self._plans: weakref.WeakKeyDictionary[AiterMoeQuantInfo, dict[AiterQuantType | None, Plan]] = (
             weakref.WeakKeyDictionary()
         )
@@ -88,48 +69,60 @@ class AiterRunnerCore:
 
     def plan(self, quant_info: AiterMoeQuantInfo, quant_type: AiterQuantType | None = None) -> Plan:
         """The validated plan for ``quant_info``: built (and checked) on first use, then cached."""
+        if not isinstance(quant_info, AiterMoeQuantInfo):
+            raise TypeError(
+                f"quant_info must be an AiterMoeQuantInfo, not {type(quant_info).__name__}; "
+                "build one per layer with the weights and options"
+            )
+        if quant_type is not None and not isinstance(quant_type, AiterQuantType):
+            raise InvalidInputError(
+                f"quant_type must be an AiterQuantType or None, not {type(quant_type).__name__} {quant_type!r}"
+            )
+        if quant_type is quant_info.quant_type:
+            quant_type = None  # one plan for "the quant info's own", however it is asked for
         per_info = self._plans.get(quant_info)
         if per_info is None:
             per_info = self._plans.setdefault(quant_info, {})
-        if quant_type is quant_info.quant_type:
-            quant_type = None  # one plan for "the quant info's own", however it is asked for
         plan = per_info.get(quant_type)
         if plan is None:
             plan = per_info[quant_type] = build_plan(self._kernel, self._base, quant_info, quant_type)
-        if quant_type is None:  # the fast path of run()
-            self._fast = (quant_info, plan.fn, plan.w1, plan.w2, plan.kwargs)
         return plan
 
     def run(self, runner_input: AiterRunnerInput, quant_info: AiterMoeQuantInfo) -> AiterRunnerOutput:
         # The hot path: no report, no introspection; every tensor attribute read costs
         # ~70-130 ns on CPU, so only the three required checks read any.
-        qi, fn, w1, w2, kwargs = self._fast
+        last, plan = self._last
         qt = runner_input.quant_type
-        # SGLang-style callers repeat the quant info's own quant type: that is no override.
-        if quant_info is not qi or (qt is not None and qt is not quant_info.quant_type):
+        if quant_info is not last or (qt is not None and qt is not quant_info.quant_type):
             plan = self.plan(quant_info, qt)
-            fn, w1, w2, kwargs = plan.fn, plan.w1, plan.w2, plan.kwargs
+            if qt is None or qt is quant_info.quant_type:
+                self._last = (quant_info, plan)
         hs = runner_input.hidden_states
         ids = runner_input.topk_ids
-        hshape = hs.shape
-        ishape = ids.shape
-        if ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
-            raise _input_error(hs, ids, runner_input.topk_weights)
+        try:
+            hshape = hs.shape
+            ishape = ids.shape
+            if ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
+                raise _input_error(hs, ids, runner_input.topk_weights)
+        except AttributeError:  # not tensors at all; a try costs nothing until it catches
+            raise _input_error(hs, ids, runner_input.topk_weights) from None
+        kwargs = plan.kwargs
         if runner_input.a1_scale is not None or runner_input.num_local_tokens is not None or runner_input.output_dtype is not None:
             kwargs = self._per_call(kwargs, runner_input)
         if not hshape[0]:  # no kernel for no tokens; keep the rank no_combine promises
-            shape = (0, ishape[1], hshape[1]) if self._no_combine else (0, hshape[1])
+            shape = (0, ishape[1], hshape[1]) if plan.no_combine else (0, hshape[1])
             return AiterRunnerOutput(hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype))
-        return AiterRunnerOutput(fn(hs, w1, w2, runner_input.topk_weights, ids, **kwargs))
+        return AiterRunnerOutput(plan.fn(hs, plan.w1, plan.w2, runner_input.topk_weights, ids, **kwargs))
 
     def _per_call(self, kwargs: Mapping[str, Any], runner_input: AiterRunnerInput) -> dict[str, Any]:
+        dtype = runner_input.output_dtype
+        if dtype is not None and not isinstance(dtype, torch.dtype):
+            raise InvalidInputError(
+                f"AiterRunnerInput.output_dtype must be a torch.dtype such as torch.bfloat16, not {dtype!r}"
+            )
         merged = dict(kwargs)
-        per_call = (
-            ("a1_scale", runner_input.a1_scale),
-            ("num_local_tokens", runner_input.num_local_tokens),
-            ("dtype", runner_input.output_dtype),
-        )
-        for name, value in per_call:
+        for field, name in PER_CALL:
+            value = getattr(runner_input, field)
             if value is not None:
                 if name not in self._per_call_ok:
                     gate_per_call(self._kernel, name)
@@ -140,19 +133,26 @@ class AiterRunnerCore:
         return f"AiterRunnerCore({self.config!r}, kernel={self._kernel.report.aiter.describe()})"
 
 
-def _input_error(hs: torch.Tensor, ids: torch.Tensor, tw: torch.Tensor) -> InvalidInputError:
+def _describe(x: object) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"{tuple(x.shape)} {x.dtype}"
+    return f"{type(x).__name__} (not a tensor)"
+
+
+def _input_error(hs: Any, ids: Any, tw: Any) -> InvalidInputError:
     """The slow path: say everything that is wrong with the three routing tensors."""
     problems = []
-    if hs.dim() != 2:
-        problems.append(f"hidden_states must be [M, hidden] (rank 2), got rank {hs.dim()}")
-    if ids.dim() != 2:
-        problems.append(f"topk_ids must be [M, topk] (rank 2), got rank {ids.dim()}")
-    if hs.dim() >= 1 and ids.dim() >= 1 and hs.shape[0] != ids.shape[0]:
-        problems.append(f"M differs: hidden_states has {hs.shape[0]} rows, topk_ids {ids.shape[0]}")
-    if ids.dtype != _INT32:
-        problems.append(f"topk_ids must be int32, got {ids.dtype} (convert once, where the router runs)")
-    shapes = (
-        f"hidden_states {tuple(hs.shape)} {hs.dtype}, topk_ids {tuple(ids.shape)} {ids.dtype}, "
-        f"topk_weights {tuple(tw.shape)} {tw.dtype}"
-    )
+    tensors = isinstance(hs, torch.Tensor) and isinstance(ids, torch.Tensor)
+    if not tensors:
+        problems.append("hidden_states and topk_ids must be tensors")
+    else:
+        if hs.dim() != 2:
+            problems.append(f"hidden_states must be [M, hidden] (rank 2), got rank {hs.dim()}")
+        if ids.dim() != 2:
+            problems.append(f"topk_ids must be [M, topk] (rank 2), got rank {ids.dim()}")
+        if hs.dim() >= 1 and ids.dim() >= 1 and hs.shape[0] != ids.shape[0]:
+            problems.append(f"M differs: hidden_states has {hs.shape[0]} rows, topk_ids {ids.shape[0]}")
+        if ids.dtype != _INT32:
+            problems.append(f"topk_ids must be int32, got {ids.dtype} (convert once, where the router runs)")
+    shapes = f"hidden_states {_describe(hs)}, topk_ids {_describe(ids)}, topk_weights {_describe(tw)}"
     return InvalidInputError("malformed MoE input: " + "; ".join(problems) + f" ({shapes})")

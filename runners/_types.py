@@ -12,6 +12,8 @@ import torch
 from ._config import AiterQuantType
 
 
+# eq=False is load-bearing: identity equality keeps the default __hash__, so a quant info
+# (holding tensors, which do not compare to a bool) can key the runner's weak plan cache.
 @dataclass(frozen=True, eq=False)
 class AiterMoeQuantInfo:
     """Weights and per-layer options. Frozen, and ``fused_moe_kwargs`` is copied into a
@@ -46,6 +48,8 @@ class AiterMoeQuantInfo:
 
 @dataclass(slots=True)
 class AiterRunnerInput:
+    """One call's tensors and per-call options."""
+
     hidden_states: torch.Tensor  # [M, hidden]
     topk_ids: torch.Tensor  # [M, topk] int32
     topk_weights: torch.Tensor  # [M, topk] float32

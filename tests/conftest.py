@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# The tests never write into the repository: no example database, and Hypothesis's
+# own caches go to a temporary folder that is removed at exit.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="capabilities-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+settings.register_profile("no-database", database=None)
+settings.load_profile("no-database")
 
 pytest_plugins = ["capabilities.testing"]
 
@@ -23,17 +36,9 @@ REAL_WHEELS = {
 
 
 def _install(spec: str, target: Path) -> None:
-    """pip-install ``spec`` (no dependencies) into ``target``; downloads are cached in .cache/."""
-    cache = ROOT / ".cache" / "wheels"
-    cache.mkdir(parents=True, exist_ok=True)
+    """pip-install ``spec`` (no dependencies) into ``target``; pip's own cache keeps the download."""
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "download", "--no-deps", "-d", str(cache), spec], check=True, capture_output=True, timeout=600)
-    subprocess.run(
-        [*pip, "install", "--no-deps", "--find-links", str(cache), "--target", str(target), spec],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), spec], check=True, capture_output=True, timeout=600)
 
 
 @pytest.fixture(scope="session", params=sorted(REAL_WHEELS))

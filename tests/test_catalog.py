@@ -1,39 +1,60 @@
-"""The catalog's first releases agree with the recorded release history."""
+"""Every first-release hint in the catalog agrees with the recorded release history,
+read in version order (tags are cut from several branches, so date order misleads)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from packaging.version import Version
 
 from capabilities._catalog import ENUMS, FIRST_RELEASE, PARAMETERS
+from runners import AiterQuantType
 from tests.conftest import HISTORY
 
 
-def _first_tag_with(predicate) -> str | None:  # type: ignore[no-untyped-def]
-    # The history is in date order, which is not version order.
-    for release in HISTORY:
-        if predicate(release):
-            return str(release["tag"])
-    return None
+def tag_version(tag: str) -> Version:
+    """v0.1.14-rc0 -> 0.1.14rc0; v0.1.17-longctx -> 0.1.17+longctx."""
+    raw = tag.removeprefix("v")
+    base, _, suffix = raw.partition("-")
+    if not suffix:
+        return Version(base)
+    return Version(base + suffix) if re.fullmatch(r"rc\d+", suffix) else Version(f"{base}+{suffix}")
 
 
-@pytest.mark.parametrize("known", [k for k in PARAMETERS if k.first.startswith("v")], ids=lambda k: k.name)
-def test_parameter_first_release_matches_history(known) -> None:  # type: ignore[no-untyped-def]
-    assert _first_tag_with(lambda r: known.name in {p[0] for p in r["fused_moe_params"]}) == known.first
+def _first(predicate) -> str | None:  # type: ignore[no-untyped-def]
+    tags = [r["tag"] for r in HISTORY if predicate(r)]
+    return min(tags, key=tag_version) if tags else None
 
 
-@pytest.mark.parametrize("name", ["no_combine", "stage2_scatter"])
-def test_unreleased_parameters_are_in_no_release(name: str) -> None:
-    assert _first_tag_with(lambda r: name in {p[0] for p in r["fused_moe_params"]}) is None
-    assert not FIRST_RELEASE[name].startswith("v")
+def _has(name: str):  # type: ignore[no-untyped-def]
+    enum, dot, member = name.partition(".")
+    if dot:
+        return lambda r: member in r["enums"].get(enum, ())
+    return lambda r: name in {p[0] for p in r["fused_moe_params"]}
 
 
-@pytest.mark.parametrize(
-    ("enum", "member"), [(e, k) for e, ks in ENUMS.items() for k in ks], ids=lambda x: getattr(x, "name", x)
-)
-def test_enum_first_release_matches_history(enum, member) -> None:  # type: ignore[no-untyped-def]
-    assert _first_tag_with(lambda r: member.name in r["enums"].get(enum, ())) == member.first
+@pytest.mark.parametrize(("name", "first"), sorted(FIRST_RELEASE.items()), ids=sorted(FIRST_RELEASE))
+def test_every_hint_is_the_lowest_version_that_has_it(name: str, first: str) -> None:
+    if first.startswith("v"):
+        assert _first(_has(name)) == first
+    else:  # a phrase: it is in no release at all
+        assert _first(_has(name)) is None
 
 
-def test_catalog_knows_every_released_parameter() -> None:
+def test_version_order_is_not_date_order() -> None:
+    """The reason for the rule above: v0.1.12.post1 was tagged before v0.1.12."""
+    tags = [r["tag"] for r in HISTORY]
+    assert tags.index("v0.1.12.post1") < tags.index("v0.1.12")
+    assert FIRST_RELEASE["QuantType.per_256x128"] == "v0.1.12"
+
+
+def test_catalog_knows_every_released_parameter_and_member() -> None:
     released = {p[0] for r in HISTORY for p in r["fused_moe_params"]}
     assert released <= {k.name for k in PARAMETERS}
+    for enum, members in ENUMS.items():
+        assert {m for r in HISTORY for m in r["enums"].get(enum, ())} <= {k.name for k in members}
+
+
+def test_runner_quant_types_are_the_catalog_members() -> None:
+    assert [q.value for q in AiterQuantType] == [k.name for k in ENUMS["QuantType"]]

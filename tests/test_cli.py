@@ -25,8 +25,9 @@ def test_text_report_has_aligned_keys_and_one_line_per_feature(fake_aiter: Any) 
     assert code == 0 and err == ""
     head = out.split("\n\n")[0].splitlines()
     assert len({line.index(" : ") for line in head}) == 1  # aligned
-    assert "aiter status   : available" in out
-    assert "version        : 0.1.21" in out
+    assert head[0].startswith("answer") and "amd-aiter 0.1.21 (available)" in head[0]  # the answer first
+    rows = {k.strip(): v for k, _, v in (line.partition(" : ") for line in head)}
+    assert (rows["aiter status"], rows["version"]) == ("available", "0.1.21")
     features = out.split("features:\n")[1].splitlines()
     assert any(line.split()[:2] == ["supported", "no_combine"] for line in features)
     assert any(line.split()[:2] == ["unsupported", "splitk"] for line in features)
@@ -37,7 +38,7 @@ def test_json_report_fields(fake_aiter: Any) -> None:
     code, out, _ = _run("--json")
     data = json.loads(out)
     assert code == 0
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["aiter"] == {
         "status": "available",
         "distribution": "amd-aiter",
@@ -45,7 +46,9 @@ def test_json_report_fields(fake_aiter: Any) -> None:
         "version_valid": True,
         "location": str(fake.package),
         "import_error": None,
-        "detail": f"amd-aiter 0.1.21 provides module 'aiter' at {fake.package}",
+        "rule": "distribution name 'amd-aiter'",
+        "conflicts": [],
+        "detail": f"amd-aiter 0.1.21 provides module 'aiter' at {fake.package}: its RECORD lists 3 file(s) under aiter/",
     }
     assert data["fused_moe"]["parameters"] == [
         {"name": "hidden_states", "kind": "positional_or_keyword", "default": None},
@@ -77,7 +80,7 @@ def test_require_exit_codes(fake_aiter: Any, require: str, code: int) -> None:
     got, _, err = _run("--require", require)
     assert got == code
     if code:
-        assert "required feature(s) not supported by amd-aiter 0.1.20" in err
+        assert "--require needs 1 feature(s) not supported by amd-aiter 0.1.20" in err
 
 
 def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
@@ -89,9 +92,9 @@ def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
 
 
 def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
-    fake_aiter(distribution="aiter")
+    fake_aiter(impostor=True)
     code, out, err = _run("--require", "no_combine")
-    assert code == 1 and "aiter status   : impostor" in out
+    assert code == 1 and "aiter status : impostor" in out
     assert "AMD's AITER is the distribution 'amd-aiter'" in err
 
 
@@ -201,8 +204,8 @@ def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
     [
         (None, "cannot read"),
         ("{}", "is not a report of this version"),
-        ("not json", "is not a report of this version"),
-        ("SCHEMA99", "schema version 99; this version of the project reads schema 1"),
+        ("not json", "is not JSON"),
+        ("SCHEMA99", "schema version 99; this version of the project reads schema 2"),
     ],
     ids=["missing", "empty-object", "not-json", "other-schema"],
 )
@@ -211,7 +214,7 @@ def test_compare_bad_files_exit_2(fake_aiter: Any, tmp_path: Path, content: str 
     good = _save(tmp_path, "good.json")
     bad = tmp_path / "bad.json"
     if content == "SCHEMA99":
-        content = Path(good).read_text().replace('"schema_version": 1', '"schema_version": 99')
+        content = Path(good).read_text().replace('"schema_version": 2', '"schema_version": 99')
     if content is not None:
         bad.write_text(content)
     code, _, err = _run("--compare", good, str(bad))

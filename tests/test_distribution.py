@@ -33,7 +33,7 @@ def test_amd_distribution_is_identified(fake_aiter: Any) -> None:
 
 
 def test_other_distribution_is_an_impostor(fake_aiter: Any) -> None:
-    fake_aiter(distribution="aiter", version="0.13.20191203")
+    fake_aiter(impostor=True)
     report = capabilities.probe()
     assert report.aiter.status is AiterStatus.IMPOSTOR
     assert report.aiter.distribution == "aiter"
@@ -47,7 +47,7 @@ def test_package_without_fused_moe_is_an_impostor(fake_aiter: Any) -> None:
     (fake.package / "fused_moe.py").unlink()
     report = capabilities.probe()
     assert report.aiter.status is AiterStatus.IMPOSTOR
-    assert "has no aiter/fused_moe.py" in report.aiter.detail
+    assert "has no aiter/fused_moe, so it is not a usable AITER" in report.aiter.detail
 
 
 def test_single_file_module_is_an_impostor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +63,8 @@ def test_source_checkout_has_no_distribution(fake_aiter: Any) -> None:
     report = capabilities.probe()
     assert report.aiter.status is AiterStatus.AVAILABLE
     assert report.aiter.distribution is None and report.aiter.version is None
-    assert "no distribution metadata" in report.aiter.detail
+    assert "has no installed distribution that owns it" in report.aiter.detail
+    assert report.aiter.rule == "content: aiter/fused_moe and aiter/jit/, with csrc/ beside it"
     assert report.features["ActivationType.Swiglu"].support is Support.SUPPORTED
 
 
@@ -76,7 +77,7 @@ def test_invalid_version_is_reported_not_fatal(fake_aiter: Any) -> None:
 
 
 def test_first_on_sys_path_wins(fake_aiter: Any) -> None:
-    fake_aiter(distribution="aiter")
+    fake_aiter(impostor=True)
     fake_aiter(version="0.1.20")  # prepended: it shadows the first
     assert capabilities.probe().aiter.status is AiterStatus.AVAILABLE
 

@@ -21,13 +21,13 @@ def test_probe_is_cached(fake_aiter: Any) -> None:
 def test_sixty_four_threads_cause_one_probe(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_aiter()
     builds: list[int] = []
-    real_build = _registry._build
+    real_build = _registry.from_facts
 
-    def counting_build(**kwargs: Any) -> capabilities.CapabilityReport:
+    def counting_build(facts: Any) -> capabilities.CapabilityReport:
         builds.append(1)
-        return real_build(**kwargs)
+        return real_build(facts)
 
-    monkeypatch.setattr(_registry, "_build", counting_build)
+    monkeypatch.setattr(_registry, "from_facts", counting_build)
     barrier = threading.Barrier(64)
     results: list[capabilities.CapabilityReport] = []
 
@@ -100,7 +100,7 @@ def test_require_suggests_a_spelling(fake_aiter: Any) -> None:
 
 
 def test_require_on_an_impostor_names_amd_aiter(fake_aiter: Any) -> None:
-    fake_aiter(distribution="aiter")
+    fake_aiter(impostor=True)
     with pytest.raises(UnsupportedFeatureError, match="AMD's AITER is the distribution 'amd-aiter', not 'aiter'"):
         capabilities.require("no_combine")
 

@@ -162,7 +162,7 @@ def test_colliding_kwarg_is_named(fake_aiter: Any, key: str, owner: str) -> None
 def test_kwargs_catch_all_forwards_with_one_warning(fake_aiter: Any) -> None:
     fake_aiter(params="hidden_states, w1, w2, topk_weight, topk_ids, activation=None, quant_type=None, **kwargs", body=BODY, version="9.9.kw")
     qi = _quant_info(fused_moe_kwargs={"brand_new": 7})
-    with pytest.warns(UnverifiedFeatureWarning, match="forwarding 'brand_new' to fused_moe in amd-aiter 9.9.kw"):
+    with pytest.warns(UnverifiedFeatureWarning, match="forwarding 'brand_new' unverified to amd-aiter 9.9.kw: brand_new: unknown"):
         AiterRunnerCore(MoeRunnerConfig()).run(_input(), qi)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -280,7 +280,7 @@ def test_aiter_backend_never_falls_back(fake_aiter: Any) -> None:
 
 
 def test_aiter_backend_on_an_impostor(fake_aiter: Any) -> None:
-    fake_aiter(distribution="aiter")
+    fake_aiter(impostor=True)
     with pytest.raises(AiterUnavailableError, match="AMD's AITER is the distribution 'amd-aiter'"):
         AiterRunnerCore(MoeRunnerConfig())
 

@@ -57,14 +57,10 @@ def test_syntax_error_on_import_is_recorded(fake_aiter: Any) -> None:
 
 
 def test_runtime_decides_and_records_disagreement(fake_aiter: Any) -> None:
-    # The source says no_combine; what runs does not: the runtime reading wins.
-    fake_aiter(
-        fused_moe_source=(
-            "def fused_moe(hidden_states, no_combine=False): ...\n"
-            "import sys as _s\n"
-            "exec('def fused_moe(hidden_states, splitk=0): ...', globals())\n"
-        )
-    )
+    # The source says no_combine; what runs does not (the package swaps it): the runtime reading wins.
+    fake = fake_aiter(fused_moe_source="def fused_moe(hidden_states, no_combine=False): ...\n")
+    with (fake.package / "__init__.py").open("a") as init:
+        init.write("import aiter.fused_moe as _m\ndef _other(hidden_states, splitk=0): ...\n_m.fused_moe = _other\n")
     report = capabilities.probe(runtime=True)
     assert report.features["no_combine"].support is Support.UNSUPPORTED
     assert report.features["splitk"].support is Support.SUPPORTED

@@ -13,7 +13,9 @@ from capabilities import AiterStatus, ParameterKind, Support
 AMBIGUOUS = {
     "conditional def": "import os\nif os.environ.get('X'):\n    def fused_moe(x, no_combine=False): ...\nelse:\n    def fused_moe(x): ...\n",
     "def in try": "try:\n    from ._impl import fused_moe\nexcept ImportError:\n    def fused_moe(x, no_combine=False): ...\n",
-    "two defs": "def fused_moe(x, no_combine=False): ...\ndef fused_moe(x): ...\n",
+    "two defs then a rebinding": "def fused_moe(x): ...\ndef fused_moe(x, no_combine=False): ...\nfused_moe = print\n",
+    "globals": "def fused_moe(x, no_combine=False): ...\nglobals()['fused_moe'] = print\n",
+    "setattr on the module": "import sys\ndef fused_moe(x, no_combine=False): ...\nsetattr(sys.modules[__name__], 'fused_moe', print)\n",
     "assignment": "def _impl(x, no_combine=False): ...\nfused_moe = _impl\n",
     "partial": "import functools\ndef _impl(x, no_combine=False): ...\nfused_moe = functools.partial(_impl, no_combine=True)\n",
     "rebinding after def": "def fused_moe(x, no_combine=False): ...\nfused_moe = staticmethod(fused_moe)\n",
@@ -54,8 +56,15 @@ def test_ambiguous_definitions_are_unknown_never_supported(fake_aiter: Any, sour
 def test_the_reason_names_the_construct(fake_aiter: Any) -> None:
     fake_aiter(fused_moe_source=AMBIGUOUS["decorated"])
     assert "decorated (@functools.lru_cache)" in capabilities.probe().features["no_combine"].detail
-    fake_aiter(fused_moe_source=AMBIGUOUS["two defs"])
-    assert "defined 2 times (lines 1, 2)" in capabilities.probe().features["no_combine"].detail
+    fake_aiter(fused_moe_source=AMBIGUOUS["globals"])
+    assert "a call to globals() at line 2" in capabilities.probe().features["no_combine"].detail
+
+
+def test_the_last_of_two_unconditional_defs_wins(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source="def fused_moe(x): ...\n\ndef fused_moe(x, no_combine=False): ...\n")
+    report = capabilities.probe()
+    assert report.features["no_combine"].support is Support.SUPPORTED
+    assert report.evidence.static.note == "fused_moe is defined 2 times at the top level (lines 1, 3); the last definition wins"
 
 
 def test_unrelated_bindings_do_not_make_it_ambiguous(fake_aiter: Any) -> None:
@@ -107,7 +116,7 @@ def test_defaults_are_source_text(fake_aiter: Any) -> None:
     assert got == [
         ("x", "positional_or_keyword", None),
         ("a", "positional_or_keyword", "'q'"),
-        ("b", "positional_or_keyword", "(1, 2)"),
+        ("b", "positional_or_keyword", "(1,\n 2)"),  # the source text, line break and all
         ("c", "keyword_only", "GateMode.SEPARATED.value"),
         ("d", "keyword_only", "-1"),
         ("e", "keyword_only", "0.0"),
@@ -126,7 +135,7 @@ def test_non_catalog_parameters_are_features_too(fake_aiter: Any) -> None:
     ("content", "why"),
     [
         (b"def fused_moe(x:\n", "SyntaxError"),
-        (b"\xff\xfe not utf-8 \xff", "UnicodeDecodeError"),
+        (b"\xff\xfe not utf-8 \xff", "invalid or missing encoding declaration"),
         (b"x = 1\x00\n", "SyntaxError"),
     ],
     ids=["syntax", "encoding", "null-byte"],

@@ -1,0 +1,117 @@
+"""The three-valued gate: supported passes, unknown warns once and passes, unsupported raises.
+
+Every :class:`UnsupportedFeatureError` of the project is built here, by
+:func:`unsupported_error`, so the registry, the runner and the CLI say it alike.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+
+from ._errors import UnsupportedFeatureError, UnverifiedFeatureWarning, did_you_mean
+from ._model import AiterStatus, Support
+from ._registry import probe
+from ._report import CapabilityReport
+
+_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def explain(report: CapabilityReport, name: str) -> str:
+    """One line on why ``name`` is what it is in ``report``."""
+    feature = report.feature(name)
+    hint = "" if name in report.features else did_you_mean(name, report.features)
+    return f"{name}: {feature.support.value}: {feature.detail}{hint}"
+
+
+def unsupported_error(
+    report: CapabilityReport,
+    names: Iterable[str],
+    *,
+    requested_by: str | None = None,
+    fix: str | None = None,
+    details: Mapping[str, str] | None = None,
+) -> UnsupportedFeatureError:
+    """The error for features of ``report`` that are not supported: who asked, which
+    build, each feature and why, then the fix. ``details`` replaces a feature's line."""
+    ident = report.aiter
+    ordered = tuple(sorted(names))
+    lines = "\n".join("  " + ((details or {}).get(n) or explain(report, n)) for n in ordered)
+    where = f"{ident.describe()} ({ident.status.value}{', ' + ident.location if ident.location else ''})"
+    if ident.status is AiterStatus.IMPOSTOR:
+        fix = "AMD's AITER is the distribution 'amd-aiter', not 'aiter': pip install amd-aiter"
+    elif ident.status is AiterStatus.ABSENT:
+        fix = "install AMD's AITER: pip install amd-aiter"
+    elif fix is None:
+        fix = "install an AITER build whose fused_moe has them, or stop requesting them"
+    asked = f"{requested_by} needs " if requested_by else ""
+    message = f"{asked}{len(ordered)} feature(s) not supported by {where}:\n{lines}\nFix: {fix}."
+    return UnsupportedFeatureError(message, features=ordered, distribution=ident.distribution, version=ident.version)
+
+
+def require(
+    *names: str,
+    report: CapabilityReport | None = None,
+    requested_by: str | None = None,
+    fix: str | None = None,
+) -> CapabilityReport:
+    """Raise :class:`UnsupportedFeatureError` unless every named feature is ``supported``.
+
+    ``requested_by`` names what asked for the features and ``fix`` replaces the
+    default advice, both for the message. Returns the report checked against.
+    """
+    report = probe() if report is None else report
+    missing = [n for n in names if report.support(n) is not Support.SUPPORTED]
+    if missing:
+        raise unsupported_error(report, missing, requested_by=requested_by, fix=fix) from None
+    return report
+
+
+_warned: set[tuple[str | None, str | None, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def _caller_stacklevel(internal: tuple[str, ...]) -> int:
+    """The stacklevel of the first frame outside this package and ``internal`` folders."""
+    prefixes = (_HERE, *internal)
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(prefixes):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def gate(
+    name: str,
+    *,
+    report: CapabilityReport | None = None,
+    requested_by: str,
+    fix: str | None = None,
+    internal: tuple[str, ...] = (),
+) -> Support:
+    """Supported: pass. Unknown: warn once per build and feature, then pass.
+    Unsupported: raise :class:`UnsupportedFeatureError`.
+
+    The warning points at the first frame outside this package and the folders
+    in ``internal`` (a library that gates on behalf of its callers names itself).
+    """
+    report = probe() if report is None else report
+    support = report.support(name)
+    if support is Support.UNKNOWN:
+        key = (report.aiter.distribution, report.aiter.version, name)
+        with _warned_lock:
+            first = key not in _warned
+            _warned.add(key)
+        if first:
+            warnings.warn(
+                f"{requested_by}: forwarding '{name}' unverified to {report.aiter.describe()}: {explain(report, name)}",
+                UnverifiedFeatureWarning,
+                stacklevel=_caller_stacklevel(internal),
+            )
+    elif support is Support.UNSUPPORTED:
+        raise unsupported_error(report, (name,), requested_by=requested_by, fix=fix) from None
+    return support

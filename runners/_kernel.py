@@ -1,0 +1,96 @@
+"""Which ``fused_moe`` a runner calls: AITER's, imported once, or the plain-torch reference."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+import capabilities
+from capabilities import AiterIdentity, AiterStatus, CapabilityError, CapabilityReport
+
+from . import reference
+
+REFERENCE_DISTRIBUTION = "aiter-capabilities reference"
+# Frames in this package are skipped when a warning names the caller's line.
+INTERNAL = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+_FALLBACK = "use MoeRunnerConfig(backend='reference') to run the plain-torch implementation"
+
+
+class AiterUnavailableError(CapabilityError, RuntimeError):
+    """``backend="aiter"`` was asked for, and no usable AITER kernel can be had."""
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A ``fused_moe`` with the report it is checked against and the enums it takes."""
+
+    fn: Callable[..., torch.Tensor]
+    report: CapabilityReport
+    activation_type: Any  # the installed ActivationType enum
+    quant_type: Any  # the installed QuantType enum
+
+
+@lru_cache(maxsize=1)
+def reference_kernel() -> Kernel:
+    report = capabilities.report_for(
+        reference.fused_moe,
+        distribution=REFERENCE_DISTRIBUTION,
+        version="1",
+        enums={e.__name__: [m.name for m in e] for e in (reference.ActivationType, reference.QuantType)},
+    )
+    return Kernel(reference.fused_moe, report, reference.ActivationType, reference.QuantType)
+
+
+def require_aiter(report: CapabilityReport) -> None:
+    """No AMD AITER at all is said as such, before any feature is checked."""
+    ident = report.aiter
+    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+        raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: pip install amd-aiter, or {_FALLBACK}.")
+
+
+def _import_failed(ident: AiterIdentity, error: str | None) -> AiterUnavailableError:
+    return AiterUnavailableError(
+        f"backend='aiter' cannot import aiter.fused_moe from {ident.describe()} at {ident.location}: "
+        f"{error}. Fix: run on a ROCm host with a working AITER, or {_FALLBACK}."
+    )
+
+
+def aiter_kernel(report: CapabilityReport) -> Kernel:
+    """Import AITER's ``fused_moe`` and enums once (the import may JIT-compile)."""
+    ident = report.aiter
+    if ident.status is AiterStatus.IMPORT_FAILED:  # the probe tried already: don't pay for it twice
+        raise _import_failed(ident, ident.import_error)
+    try:
+        module = importlib.import_module("aiter.fused_moe")
+    except (Exception, SystemExit) as exc:  # AITER's import runs foreign code (RuntimeError without ROCm)
+        raise _import_failed(ident, f"{type(exc).__name__}: {exc}") from None
+    fn = getattr(module, "fused_moe", None)
+    aiter = sys.modules.get("aiter")
+    enums = [getattr(aiter, name, None) for name in ("ActivationType", "QuantType")]
+    if not callable(fn) or None in enums:
+        raise AiterUnavailableError(
+            f"the imported aiter at {ident.location} lacks fused_moe, ActivationType or QuantType, so it is not "
+            f"an AITER this runner can drive. Fix: pip install amd-aiter, or {_FALLBACK}."
+        )
+    return Kernel(fn, report, enums[0], enums[1])
+
+
+def enum_member(kernel: Kernel, enum: str, member: str, *, requested_by: str) -> Any:
+    """The installed enum's member, after the same check as any feature."""
+    name = f"{enum}.{member}"
+    capabilities.gate(name, report=kernel.report, requested_by=requested_by, internal=INTERNAL)
+    holder = kernel.activation_type if enum == "ActivationType" else kernel.quant_type
+    try:
+        return getattr(holder, member)
+    except AttributeError:
+        detail = f"{name}: unsupported: the imported {enum} of {kernel.report.aiter.describe()} has no member {member}"
+        raise capabilities.unsupported_error(
+            kernel.report, (name,), requested_by=requested_by, details={name: detail}
+        ) from None
