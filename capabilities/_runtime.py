@@ -218,7 +218,9 @@ def _decode(payload: bytes) -> RuntimeResult:
             foreign=data["foreign"] is True,
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
-        return _failed(f"the import child process answered something unreadable: {type(exc).__name__}")
+        # No reading came back, as when the import itself fails: the source still speaks.
+        error = f"the import child process answered something unreadable ({type(exc).__name__})"
+        return _failed(error, error)
 
 
 def _child_main() -> None:

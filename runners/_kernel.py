@@ -53,6 +53,13 @@ def require_aiter(report: CapabilityReport) -> None:
     ident = report.aiter
     if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
         raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: pip install amd-aiter, or {_FALLBACK}.")
+    if report.fused_moe is None and ident.status is not AiterStatus.IMPORT_FAILED:
+        # Nothing to check requests against: a call would be a guess, which is what we exist to prevent.
+        raise AiterUnavailableError(
+            f"backend='aiter' cannot check requests against {ident.describe()}: the signature of fused_moe is "
+            f"unknown: {report.evidence.unknown_reason}. Fix: install an AITER build whose fused_moe can be read, "
+            f"pass report= with a signature you trust, or {_FALLBACK}."
+        )
 
 
 def _import_failed(ident: AiterIdentity, error: str | None) -> AiterUnavailableError:

@@ -154,14 +154,14 @@ class _MoeLayer(torch.nn.Module):
         return self.runner.run(AiterRunnerInput(hidden_states=x, topk_ids=ids, topk_weights=weights), self.qi).hidden_states
 
 
-@pytest.mark.parametrize("no_combine", [False, True])
-def test_run_compiles_with_fullgraph_and_matches_eager(no_combine: bool) -> None:
+# Tracing is what fullgraph checks (a graph break raises), so the eager backend is enough;
+# one case goes through inductor to show the real compiler takes the graph too.
+@pytest.mark.parametrize(("no_combine", "backend"), [(False, "inductor"), (True, "eager")])
+def test_run_compiles_with_fullgraph_and_matches_eager(no_combine: bool, backend: str) -> None:
     torch._dynamo.reset()
     ri, qi = _runner_io(7)
     layer = _MoeLayer(AiterRunnerCore(MoeRunnerConfig(backend="reference", no_combine=no_combine)), qi)
     eager = layer(ri.hidden_states, ri.topk_ids, ri.topk_weights)
-    compiled = torch.compile(layer, fullgraph=True)  # a graph break raises here
+    compiled = torch.compile(layer, fullgraph=True, backend=backend)  # a graph break raises here
     got = compiled(ri.hidden_states, ri.topk_ids, ri.topk_weights)
     torch.testing.assert_close(got, eager, rtol=1e-4, atol=1e-4)
-    explained = torch._dynamo.explain(layer)(ri.hidden_states, ri.topk_ids, ri.topk_weights)
-    assert explained.graph_break_count == 0 and explained.graph_count == 1

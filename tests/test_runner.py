@@ -211,7 +211,6 @@ def test_derived_options_are_forwarded_where_supported(fake_aiter: Any) -> None:
     (call,) = _calls()
     assert (call["swiglu_limit"], call["gate_mode"], call["bias1"] is b13) == (7.0, "interleave", True)
     assert call["dtype"] is torch.bfloat16 and call["num_local_tokens"] is nlt
-    assert call["hidden_pad"] == 0 and call["bias2"] is None  # defaults: not passed
 
 
 @pytest.mark.parametrize(
@@ -306,3 +305,62 @@ def test_quant_type_override_per_call(fake_aiter: Any) -> None:
     assert [c["quant_type"] for c in _calls()] == expected
     assert runner.plan(qi, AiterQuantType.PER_TOKEN) is runner.plan(qi)
     assert runner.plan(qi, AiterQuantType.PER_1X32) is not runner.plan(qi)
+
+
+# --- bad arguments get clear errors, before any kernel call ------------------------------
+
+
+@pytest.mark.parametrize("bad", [None, {"w13_weight": None}, "qi"], ids=["none", "dict", "str"])
+def test_a_bad_quant_info_is_named_on_a_fresh_runner(fake_aiter: Any, bad: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    with pytest.raises(TypeError, match=f"quant_info must be an AiterMoeQuantInfo, not {type(bad).__name__}"):
+        runner.run(_input(), bad)
+    assert _calls() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda ri: setattr(ri, "topk_weights", None), r"topk_weights NoneType \(not a tensor\)"),
+        (lambda ri: setattr(ri, "topk_ids", None), "hidden_states and topk_ids must be tensors"),
+        (lambda ri: setattr(ri, "output_dtype", "bf16"), "output_dtype must be a torch.dtype such as torch.bfloat16, not 'bf16'"),
+    ],
+    ids=["weights-none-with-bad-ids", "ids-none", "dtype-string"],
+)
+def test_the_error_path_survives_odd_values(fake_aiter: Any, change: Any, message: str) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    ri = _input()
+    if "weights" in message:
+        ri.topk_ids = ri.topk_ids.long()  # the error path must describe the None beside it
+    change(ri)
+    with pytest.raises(InvalidInputError, match=message):
+        AiterRunnerCore(MoeRunnerConfig()).run(ri, _quant_info())
+    assert _calls() == []
+
+
+def test_no_combine_with_doweight_stage1_is_refused_at_plan_time(fake_aiter: Any) -> None:
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    with pytest.raises(InvalidInputError, match="doweight_stage1=True weights the routes inside the kernel"):
+        runner.plan(_quant_info(doweight_stage1=True))
+    assert _calls() == []
+
+
+def test_the_unverified_warning_points_at_the_callers_line(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, w1, w2, topk_weight, topk_ids, activation=None, quant_type=None, **kwargs", body=BODY, version="9.9.line")
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    with pytest.warns(UnverifiedFeatureWarning) as record:
+        runner.run(_input(), _quant_info(fused_moe_kwargs={"pointed": 1}))
+    assert record[0].filename == __file__
+
+
+def test_only_what_differs_from_the_defaults_is_planned(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    plain = runner.plan(_quant_info(hidden_pad=0, doweight_stage1=False))
+    assert sorted(plain.kwargs) == ["activation", "quant_type"]
+    b13 = torch.zeros(E, 2 * INTER)
+    rich = runner.plan(_quant_info(hidden_pad=64, doweight_stage1=True, b13=b13, swiglu_limit=7.0))
+    assert sorted(rich.kwargs) == ["activation", "bias1", "doweight_stage1", "hidden_pad", "quant_type", "swiglu_limit"]
+    assert (rich.kwargs["hidden_pad"], rich.kwargs["doweight_stage1"], rich.kwargs["bias1"] is b13) == (64, True, True)
