@@ -226,7 +226,7 @@ def _read_dists(folders: Sequence[str], problems: list[str]) -> list[_Dist]:
     for dist in dists:
         base = Path(str(dist.locate_file("")))
         try:
-            name = dist.metadata["Name"]
+            name = dist.name
             version = dist.version
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             problems.append(f"metadata of a distribution in {base} cannot be read: {type(exc).__name__}: {exc}")
