@@ -209,40 +209,47 @@ def find_submodule(package_dir: Path, name: str) -> Submodule:
 # --- tying it to a distribution ----------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Dist:
-    name: str
-    version: str
-    dist: md.Distribution
-    base: Path  # the folder that RECORD paths are relative to
+    """An installed distribution; its METADATA is parsed only when its name is needed
+    (most distributions on the path never are, and parsing them all is slow)."""
+
+    def __init__(self, dist: md.Distribution) -> None:
+        self.dist = dist
+        self.base = Path(str(dist.locate_file("")))  # the folder that RECORD paths are relative to
+        self._named: tuple[str, str] | None = None
+
+    def named(self, problems: list[str]) -> tuple[str, str] | None:
+        """(name, version), or None with the problem recorded."""
+        if self._named is None:
+            try:
+                self._named = (self.dist.name or "", self.dist.version or "")
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                problems.append(f"metadata of a distribution in {self.base} cannot be read: {type(exc).__name__}: {exc}")
+                self._named = ("", "")
+        return self._named if self._named[0] else None
+
+    @property
+    def name(self) -> str:
+        return self._named[0] if self._named else "(unnamed)"
+
+    @property
+    def version(self) -> str:
+        return self._named[1] if self._named else ""
 
 
 def _read_dists(folders: Sequence[str], problems: list[str]) -> list[_Dist]:
-    out: list[_Dist] = []
-    seen: set[tuple[str, Path]] = set()
+    unique = list(dict.fromkeys(folders))
     dists: list[md.Distribution] = _safe(
-        problems, "listing installed distributions", lambda: list(md.distributions(path=list(folders))), []
+        problems, "listing installed distributions", lambda: list(md.distributions(path=unique)), []
     )
-    for dist in dists:
-        base = Path(str(dist.locate_file("")))
-        try:
-            name = dist.name
-            version = dist.version
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            problems.append(f"metadata of a distribution in {base} cannot be read: {type(exc).__name__}: {exc}")
-            continue
-        if not name or (name, base) in seen:
-            continue
-        seen.add((name, base))
-        out.append(_Dist(name, version or "", dist, base))
-    return out
+    return [_Dist(d) for d in dists]
 
 
 def _text(d: _Dist, name: str, problems: list[str]) -> str | None:
     try:
         return d.dist.read_text(name)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        problems.append(f"{name} of {d.name} cannot be read: {type(exc).__name__}: {exc}")
+        problems.append(f"{name} in {d.base} cannot be read: {type(exc).__name__}: {exc}")
         return None
 
 
@@ -277,7 +284,7 @@ def _editable_target(d: _Dist, problems: list[str]) -> tuple[Path | None, str]:
         editable = bool(data.get("dir_info", {}).get("editable"))
         url = urlparse(str(data.get("url", "")))
     except (ValueError, AttributeError) as exc:
-        problems.append(f"direct_url.json of {d.name} is not valid: {type(exc).__name__}: {exc}")
+        problems.append(f"direct_url.json in {d.base} is not valid: {type(exc).__name__}: {exc}")
         return None, ""
     if not editable:
         return None, ""
@@ -317,15 +324,16 @@ def _tie(
         record = _record(d, problems) if _inside(real, base) or real.parent == base else {}
         rel = os.path.relpath(real, base) if record else ""
         listed = sorted(k for k in record if k == rel or k.startswith(rel + "/"))
-        if listed:
+        if listed and d.named(problems):
             owners.append((d, f"its RECORD lists {len(listed)} file(s) under {rel}/", record))
             continue
         target, why = _editable_target(d, problems)
-        if target is not None and (_inside(real, _resolve(target)) or _resolve(target) == real):
+        if target is not None and (_inside(real, _resolve(target)) or _resolve(target) == real) and d.named(problems):
             owners.append((d, why, {}))
             continue
         top = (_text(d, "top_level.txt", problems) or "").split()
-        if MODULE in top or any(k.split("/")[0] in (MODULE, f"{MODULE}.py") for k in record):
+        claims = MODULE in top or any(k.split("/")[0] in (MODULE, f"{MODULE}.py") for k in record)
+        if claims and d.named(problems):
             claimants.append((d, "names the module 'aiter' but none of its files is this one"))
     if len(owners) > 1 and fused.path is not None and package_dir is not None:
         # Two RECORDs for one folder (one install over another): the file on disk says which won.
