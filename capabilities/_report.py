@@ -57,9 +57,10 @@ class CapabilityReport(Frozen):
         return self.feature(name).support
 
 
-def from_facts(facts: _facts.Facts) -> CapabilityReport:
-    """Decide every feature from the collected facts."""
-    ident = _features.identity(facts)
+def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> CapabilityReport:
+    """Decide every feature from the collected facts (``identity``: who it is, when the
+    caller knows better than the files, as :func:`report_for` does)."""
+    ident = _features.identity(facts) if identity is None else identity
     fused, ev = _features.evidence(facts, ident)
     enums, _, _ = _features.enums(facts)
     return CapabilityReport(
@@ -118,16 +119,7 @@ def report_for(
         conflicts=(),
         detail=f"{distribution} {version}: {getattr(fn, '__qualname__', fn)!s}",
     )
-    fused, ev = _features.evidence(facts, ident)
-    frozen_enums, _, _ = _features.enums(facts)
-    return CapabilityReport(
-        aiter=ident,
-        fused_moe=fused,
-        features=_features.decide_all(ident, fused, frozen_enums, ev),
-        enums=frozen_enums,
-        evidence=ev,
-        environment=facts.environment,
-    )
+    return from_facts(facts, ident)
 
 
 __all__ = ["SCHEMA_VERSION", "CapabilityReport", "Evidence", "from_facts", "report_for"]
