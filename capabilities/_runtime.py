@@ -95,20 +95,24 @@ def read_loaded(module: Any, package_dir: Path | None) -> RuntimeResult:
         params = signature_of(fn)
     except Exception as exc:  # a __signature__ property, a C function: anything may come out
         return _failed(f"inspect.signature(aiter.fused_moe.fused_moe) failed: {_describe(exc)}")
-    return RuntimeResult(SignatureReading(parameters=params, error=None), None, _enums())
+    enums, unlisted = _enums()
+    note = "; ".join(unlisted) or None
+    return RuntimeResult(SignatureReading(parameters=params, error=None, note=note), None, enums)
 
 
-def _enums() -> dict[str, tuple[str, ...]]:
+def _enums() -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Members of the imported enums, and why any could not be listed (the header then decides)."""
     aiter = sys.modules.get("aiter")
     out: dict[str, tuple[str, ...]] = {}
+    unlisted: list[str] = []
     for name in _ENUM_NAMES:
         try:
             members = getattr(getattr(aiter, name, None), "__members__", None)
             if members is not None:
                 out[name] = tuple(str(k) for k in members.keys())
-        except Exception:  # noqa: S112 - an enum we cannot list is left to the header, which says so
-            continue
-    return out
+        except Exception as exc:  # the imported enum runs foreign code
+            unlisted.append(f"the members of aiter.{name} cannot be listed: {_describe(exc)}")
+    return out, unlisted
 
 
 def import_and_read(package_dir: Path | None) -> RuntimeResult:

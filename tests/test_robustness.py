@@ -31,16 +31,22 @@ def _run(*argv: str) -> tuple[int, str, str]:
 # --- the disk -------------------------------------------------------------------
 
 
-def test_unreadable_header_is_a_recorded_problem(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_aiter()
-    real = Path.read_bytes
+def _deny(monkeypatch: pytest.MonkeyPatch, method: str, name: str) -> None:
+    """Make ``Path.<method>`` raise PermissionError for files called ``name`` (tests run as
+    root here, where chmod does not keep anyone out)."""
+    real = getattr(Path, method)
 
-    def deny(self: Path) -> bytes:
-        if self.name == "aiter_enum.h":
+    def deny(self: Path) -> Any:
+        if self.name == name:
             raise PermissionError(13, "Permission denied", str(self))
         return real(self)
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(Path, method, deny)
+
+
+def test_unreadable_header_is_a_recorded_problem(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_aiter()
+    _deny(monkeypatch, "read_bytes", "aiter_enum.h")
     report = capabilities.probe()
     assert report.support("QuantType.No") is Support.UNKNOWN
     assert "PermissionError" in (report.evidence.enum_error or "")
@@ -48,14 +54,7 @@ def test_unreadable_header_is_a_recorded_problem(fake_aiter: Any, monkeypatch: p
 
 def test_unreadable_folder_is_a_recorded_problem(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_aiter()
-    real = Path.is_dir
-
-    def deny(self: Path) -> bool:
-        if self.name == "jit":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-
-    monkeypatch.setattr(Path, "is_dir", deny)
+    _deny(monkeypatch, "is_dir", "jit")
     report = capabilities.probe()
     assert report.aiter.status is AiterStatus.AVAILABLE  # the distribution name still decides
     assert any("PermissionError" in p for p in report.evidence.problems)
