@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 
 from ._errors import AgreementError
-from ._model import AiterIdentity, AiterStatus, Feature, Frozen, FusedMoe, Support
+from ._model import AiterIdentity, AiterStatus, Archs, Feature, Frozen, FusedMoe, Support
 from ._registry import probe
 from ._report import CapabilityReport
 
@@ -34,6 +34,7 @@ class RankAnswer(Frozen):
     support: Support
     distribution: str | None
     version: str | None
+    archs: tuple[str, ...]  # the architectures that rank checks requests for
     detail: str
 
 
@@ -45,7 +46,8 @@ class FeatureDifference(Frozen):
 
 
 class Agreement(Frozen):
-    """``report``: the common feature set (pass it to the runner as ``report=``);
+    """``report``: the common feature set (pass it to the runner as ``report=``), checked
+    for every rank's architectures (a mixed gfx942/gfx950 group agrees on what both serve);
     ``differences``: each feature the ranks answer differently, with every answer."""
 
     report: CapabilityReport
@@ -115,7 +117,7 @@ def _merge_feature(answers: Sequence[Feature], reports: Sequence[CapabilityRepor
         merged, lacking = Support.UNKNOWN, [n for n, s in enumerate(supports) if s is Support.UNKNOWN]
     else:
         return Feature(support=Support.SUPPORTED, source=answers[0].source, detail=f"every rank supports it: {answers[0].detail}")
-    parts = [f"rank {n} ({reports[n].aiter.describe()}): {answers[n].detail}" for n in lacking]
+    parts = [f"rank {n} ({_who(reports[n])}): {answers[n].detail}" for n in lacking]
     others = [n for n in range(len(answers)) if n not in lacking]
     tail = f"; {_ranks(others)}: {', '.join(sorted({supports[n].value for n in others}))}" if others else ""
     verb = "lacks" if len(lacking) == 1 else "lack"
@@ -124,6 +126,24 @@ def _merge_feature(answers: Sequence[Feature], reports: Sequence[CapabilityRepor
         source=answers[lacking[0]].source,
         detail=f"{_ranks(lacking)} {verb} it: " + "; ".join(parts) + tail,
     )
+
+
+def _who(report: CapabilityReport) -> str:
+    archs = ", ".join(report.archs.names)
+    return report.aiter.describe() + (f" on {archs}" if archs else "")
+
+
+def _arch_features(reports: Sequence[CapabilityReport]) -> dict[str, dict[str, Feature]]:
+    """Every rank's per-arch answers; where two ranks answer for one arch, the weaker stands."""
+    order = (Support.UNSUPPORTED, Support.UNKNOWN, Support.SUPPORTED)
+    out: dict[str, dict[str, Feature]] = {}
+    for r in reports:
+        for arch, answers in r.arch_features.items():
+            merged = out.setdefault(arch, {})
+            for name, f in answers.items():
+                if name not in merged or order.index(f.support) < order.index(merged[name].support):
+                    merged[name] = f
+    return out
 
 
 def merge(reports: Sequence[CapabilityReport]) -> Agreement:
@@ -143,7 +163,14 @@ def merge(reports: Sequence[CapabilityReport]) -> Agreement:
                 FeatureDifference(
                     feature=name,
                     answers=tuple(
-                        RankAnswer(rank=n, support=a.support, distribution=r.aiter.distribution, version=r.aiter.version, detail=a.detail)
+                        RankAnswer(
+                            rank=n,
+                            support=a.support,
+                            distribution=r.aiter.distribution,
+                            version=r.aiter.version,
+                            archs=r.archs.names,
+                            detail=a.detail,
+                        )
                         for n, (a, r) in enumerate(zip(answers, reports))
                     ),
                 )
@@ -162,6 +189,12 @@ def merge(reports: Sequence[CapabilityReport]) -> Agreement:
         enums=enums,
         evidence=first.evidence,
         environment=first.environment,
+        gpus=first.gpus,
+        # Each rank's answers above already fold in its own archs; the group checks for all of them.
+        archs=Archs(names=tuple(sorted({a for r in reports for a in r.archs.names})), source=first.archs.source),
+        kernels=first.kernels,
+        arch_features=_arch_features(reports),
+        jit=first.jit,
     )
     return Agreement(report=report, differences=tuple(sorted(differences, key=lambda d: d.feature)), ranks=tuple(r.aiter for r in reports))
 

@@ -1,8 +1,9 @@
 """``python -m capabilities``: the report, for people and machines, and a deployment gate.
 
 Exit codes: 0 a report was produced (whatever state AITER is in); 1 a
-``--require``d feature is not supported, or ``--compare``d reports differ in a
-feature; 2 usage error (or a saved report that cannot be read).
+``--require``d feature is not supported, a ``--require-prebuilt`` module is not
+built, or ``--compare``d reports differ in a feature; 2 usage error (or a saved
+report that cannot be read).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from ._gate import unsupported_error
+from ._errors import NotPrebuiltError
+from ._gate import require_prebuilt, unsupported_error
 from ._model import AiterStatus, Support
-from ._registry import DEFAULT_TIMEOUT, probe
+from ._registry import DEFAULT_TIMEOUT, check_archs, probe
 from ._report import CapabilityReport
 
 EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE = 0, 1, 2
@@ -62,6 +64,20 @@ def _parser() -> _Parser:
     )
     p.add_argument("--aiter-path", metavar="DIR", help="probe the AITER in DIR (a folder holding aiter/)")
     p.add_argument(
+        "--arch",
+        metavar="GFX[,GFX]",
+        action="append",
+        default=[],
+        help="decide the hardware features for these GPU architectures (e.g. gfx942) instead of the live GPUs",
+    )
+    p.add_argument(
+        "--require-prebuilt",
+        metavar="MOD[,MOD]",
+        action="append",
+        default=[],
+        help="exit 1 unless these JIT modules are built already for the live or --arch architectures",
+    )
+    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("A.json", "B.json"),
@@ -82,16 +98,26 @@ def _check_aiter_path(raw: str | None) -> None:
         raise _UsageError(f"--aiter-path {raw!r} is the aiter package itself; pass the folder that holds it: {str(path.parent)!r}")
 
 
+def _names(option: str, raw: list[str]) -> list[str]:
+    names = [n.strip() for value in raw for n in value.split(",")]
+    if not all(names):
+        raise _UsageError(f"{option} takes comma-separated names, got {','.join(raw)!r}")
+    return names
+
+
 def _parse(parser: _Parser, argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     args = parser.parse_args(argv)
-    required = [n.strip() for raw in args.require for n in raw.split(",")]
-    if not all(required):
-        raise _UsageError(f"--require takes comma-separated feature names, got {','.join(args.require)!r}")
+    required = _names("--require", args.require)
+    args.require_prebuilt = _names("--require-prebuilt", args.require_prebuilt)
+    try:
+        args.arch = check_archs(_names("--arch", args.arch))
+    except ValueError as exc:
+        raise _UsageError(f"--arch: {exc}") from None
     if math.isnan(args.timeout) or args.timeout <= 0:
         raise _UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     _check_aiter_path(args.aiter_path)
-    if args.compare and (args.runtime or args.aiter_path or args.require):
-        raise _UsageError("--compare reads two saved reports; it takes no --import, --aiter-path or --require")
+    if args.compare and (args.runtime or args.aiter_path or args.require or args.arch or args.require_prebuilt):
+        raise _UsageError("--compare reads two saved reports; it takes no --import, --aiter-path, --arch or --require*")
     return args, required
 
 
@@ -113,20 +139,24 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
         return _quiet_on_closed_pipe(lambda: compare_files(args.compare[0], args.compare[1], out=out, err=err, as_json=args.json))
 
-    report = probe(runtime=args.runtime, isolated=True, timeout=args.timeout, aiter_path=args.aiter_path)
+    report = probe(runtime=args.runtime, isolated=True, timeout=args.timeout, aiter_path=args.aiter_path, arch=args.arch)
     text = json.dumps(report.model_dump(mode="json"), indent=2) + "\n" if args.json else render(report)
-    code = EXIT_OK
+    messages = []
     missing = [n for n in required if report.support(n) is not Support.SUPPORTED]
     if missing:
-        message = str(unsupported_error(report, missing, requested_by="--require"))
-        code = EXIT_UNSUPPORTED
+        messages.append(str(unsupported_error(report, missing, requested_by="--require")))
+    if args.require_prebuilt:
+        try:
+            require_prebuilt(*args.require_prebuilt, report=report)
+        except NotPrebuiltError as exc:
+            messages.append(str(exc))
 
     def write() -> int:
         out.write(text)
         out.flush()
-        if missing:
+        for message in messages:
             print(message, file=err)
-        return code
+        return EXIT_UNSUPPORTED if messages else EXIT_OK
 
     return _quiet_on_closed_pipe(write)
 
@@ -199,8 +229,41 @@ def render(report: CapabilityReport) -> str:
         for p in fm.parameters:
             default = "" if p.default is None else f" = {p.default}"
             text += f"  {p.name.ljust(width)}  {p.kind.value}{default}\n"
-    text += "\nfeatures:\n"
+    text += "\nfeatures (of the build):\n"
     width = max(len(n) for n in report.features)
     for name, f in report.features.items():
         text += f"  {f.support.value.ljust(11)}  {name.ljust(width)}  {f.detail}\n"
+    return text + _hardware(report)
+
+
+def _hardware(report: CapabilityReport) -> str:
+    """GPUs, the archs requests are checked for, kernels per arch, and JIT readiness."""
+    archs, jit, kernels = report.archs, report.jit, report.kernels
+    gpus = ", ".join(f"{g.index}: {g.arch}{'' if g.visible else ' (hidden)'}" for g in report.gpus) or "none found"
+    checked = {"live": "the visible GPUs", "named": "named by --arch", "none": "none (no GPU; every arch the build ships is listed)"}
+    rows = [
+        ("gpus", gpus),
+        ("checked for", (", ".join(archs.names) + " " if archs.names else "") + f"({checked[archs.source]})"),
+        ("kernels", kernels.hsa_dir or (kernels.dispatch_error or "no assembly kernels shipped")),
+    ]
+    for arch, inv in report.kernels.inventory.items():
+        moe = ", ".join(f"{f} {x.co_files}" for f, x in inv.families.items() if f.startswith("fmoe"))
+        rows.append((f"  {arch}", f"{sum(x.co_files for x in inv.families.values())} .co files in {len(inv.families)} families; MoE: {moe or 'none'}; {inv.unparsed} MoE names unparsed"))
+    declared = [e for e in kernels.dispatch_table if e.kernels == "declared_without_kernels"]
+    for e in declared:
+        rows.append(("declared only", f"{e.arch}: ({e.activation}, {e.quant_type}, {e.dtype}, {e.q_dtype_a}, {e.q_dtype_w}, g1u1={e.g1u1}) -> {e.api}: no kernel ships"))
+    n = len(jit.modules)
+    prebuilt = len(jit.prebuilt)
+    if jit.error:
+        rows.append(("jit", jit.error))
+    elif prebuilt == 0:
+        rows.append(("jit", f"0 of {n} modules prebuilt: the first call of each kernel compiles it"))
+    else:
+        rows.append(("jit", f"{prebuilt} of {n} modules prebuilt ({', '.join(jit.prebuilt)}); the others compile on first call"))
+    text = "\nhardware:\n" + "".join("  " + line for line in _kv(rows).splitlines(keepends=True))
+    if report.arch_features:
+        text += "\nfeatures per architecture (QuantType, ActivationType):\n"
+        for arch, features in report.arch_features.items():
+            for name, f in features.items():
+                text += f"  {arch}  {f.support.value.ljust(11)}  {name.ljust(24)}  {f.detail}\n"
     return text

@@ -51,6 +51,14 @@ class InvalidInputError(CapabilityError, ValueError):
     """A value handed to the runner has the wrong type, rank, size or dtype, or options clash."""
 
 
+class NotPrebuiltError(CapabilityError, RuntimeError):
+    """A JIT module that must be built already is not: its first call would compile it."""
+
+    def __init__(self, message: str, *, modules: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.modules = modules
+
+
 class AgreementError(CapabilityError, RuntimeError):
     """Ranks could not exchange their reports."""
 

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _distribution, _runtime, _static
+from . import _distribution, _gpu, _kernels, _runtime, _static
 from ._model import Environment, SignatureReading
 
 
@@ -27,6 +27,9 @@ class Facts:
     enums: _static.EnumResult
     runtime: _runtime.RuntimeResult | None  # None: not asked for, or nothing to import
     environment: Environment
+    gpus: _gpu.GpuFacts
+    kernels: _kernels.KernelFacts | None  # None: no aiter package to read
+    named_archs: tuple[str, ...] = ()  # --arch / probe(arch=...): decide for these, not the live GPUs
 
 
 def environment() -> Environment:
@@ -92,12 +95,26 @@ def _read_runtime(
     return _runtime.import_and_read(package_dir)
 
 
-def collect(*, runtime: bool, isolated: bool, aiter_path: str | None, timeout: float) -> Facts:
+def collect(
+    *, runtime: bool, isolated: bool, aiter_path: str | None, timeout: float, arch: tuple[str, ...] = ()
+) -> Facts:
     """Every fact the report needs; failures are facts too."""
     loc = _distribution.locate(None if aiter_path is None else [aiter_path])
     static = _read_static(loc)
+    kernels = None
     if loc.package_dir is None:
         enums = _static.EnumResult(None, {}, "not read: no aiter package")
     else:
         enums = _static.read_enums(loc.package_dir.parent)
-    return Facts(loc, static, enums, _read_runtime(loc, runtime, isolated, timeout), environment())
+        if loc.fused_moe.kind != "missing" or loc.has_jit:
+            kernels = _kernels.read_kernels(loc.package_dir, static.tree)
+    return Facts(
+        loc,
+        static,
+        enums,
+        _read_runtime(loc, runtime, isolated, timeout),
+        environment(),
+        _gpu.read_gpus(),
+        kernels,
+        arch,
+    )

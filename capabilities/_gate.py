@@ -12,7 +12,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 
-from ._errors import UnsupportedFeatureError, UnverifiedFeatureWarning, did_you_mean
+from ._errors import NotPrebuiltError, UnsupportedFeatureError, UnverifiedFeatureWarning, did_you_mean
 from ._model import AiterStatus, Support
 from ._registry import probe
 from ._report import CapabilityReport
@@ -45,6 +45,8 @@ def unsupported_error(
         fix = "AMD's AITER is the distribution 'amd-aiter', not 'aiter': pip install amd-aiter"
     elif ident.status is AiterStatus.ABSENT:
         fix = "install AMD's AITER: pip install amd-aiter"
+    elif fix is None and all(report.feature(n).source in ("kernel_inventory", "upstream_rule") for n in ordered):
+        fix = "run on a GPU architecture whose kernels cover them (or name it with --arch / probe(arch=...)), or stop requesting them"
     elif fix is None:
         fix = "install an AITER build whose fused_moe has them, or stop requesting them"
     asked = f"{requested_by} needs " if requested_by else ""
@@ -67,6 +69,37 @@ def require(
     missing = [n for n in names if report.support(n) is not Support.SUPPORTED]
     if missing:
         raise unsupported_error(report, missing, requested_by=requested_by, fix=fix) from None
+    return report
+
+
+def require_prebuilt(*modules: str, report: CapabilityReport | None = None) -> CapabilityReport:
+    """Raise :class:`NotPrebuiltError` unless every named JIT module is built already, for
+    each architecture requests are checked for (``report.archs``): a server can then fail
+    at deploy time instead of compiling for minutes on its first request."""
+    report = probe() if report is None else report
+    jit, archs = report.jit, report.archs.names
+    lines = []
+    for name in sorted(set(modules)):
+        module = jit.modules.get(name)
+        if module is None:
+            offer = did_you_mean(name, jit.modules) or f" ({len(jit.modules)} modules are listed)"
+            lines.append(f"  {name}: not a JIT module of {report.aiter.describe()}{offer}")
+        elif not module.prebuilt:
+            searched = ", ".join(jit.dirs) or "no JIT folder"
+            lines.append(f"  {name}: not prebuilt (no {name}.so in {searched}): the first call of its kernels will compile it")
+        elif archs and not set(archs) <= set(module.archs):
+            missing = ", ".join(sorted(set(archs) - set(module.archs)))
+            built = ", ".join(module.archs) or "no arch it names"
+            lines.append(f"  {name}: built at {module.path} for {built}, not for {missing}: the first call will compile it again")
+    if lines:
+        bad = tuple(line.split(":")[0].strip() for line in lines)
+        target = f" for {', '.join(archs)}" if archs else ""
+        raise NotPrebuiltError(
+            f"{len(lines)} JIT module(s) not prebuilt{target} in {report.aiter.describe()}:\n" + "\n".join(lines)
+            + "\nFix: build them ahead of serving (import and call each kernel once on this GPU, or set AITER_JIT_DIR "
+            "to a folder of built modules), or accept a first call that compiles for minutes.",
+            modules=bad,
+        )
     return report
 
 

@@ -109,6 +109,8 @@ FeatureSource = Literal[
     "enum_header",  # aiter_enum.h shipped with AITER
     "runtime_enum",  # members of the imported enum
     "distribution",  # no usable AITER: absent, impostor
+    "kernel_inventory",  # the kernels the build ships for an architecture
+    "upstream_rule",  # a rule known from upstream reports, not from files; the detail cites it
 ]
 
 
@@ -199,3 +201,96 @@ class Environment(Frozen):
     python: str
     torch: str | None
     platform: str
+
+
+# --- hardware --------------------------------------------------------------------
+
+
+class Gpu(Frozen):
+    """A GPU from the KFD topology; ``visible`` after ROCR_/HIP_VISIBLE_DEVICES."""
+
+    index: int
+    arch: str
+    compute_units: int | None
+    vendor_id: int | None
+    visible: bool
+
+
+class Archs(Frozen):
+    """The architectures requests are checked for: the visible GPUs' (``live``), the ones
+    named by ``--arch`` / ``probe(arch=...)`` (``named``), or none (``none``: no GPU)."""
+
+    names: tuple[str, ...]
+    source: Literal["live", "named", "none"]
+
+
+class KernelFamily(Frozen):
+    """One family folder of assembly kernels: ``.co`` files and CSV rows listing them."""
+
+    co_files: int
+    csv_rows: int
+
+
+class KernelKind(Frozen):
+    """1-stage MoE kernels whose names parse to the same kind, and how many there are."""
+
+    family: str
+    dtype: str
+    quant: str  # AITER QuantType member
+    quant_dtype: str  # as written in the kernel name
+    gating: str  # g1u0 or g1u1
+    activation: str
+    count: int
+
+
+class ArchInventory(Frozen):
+    """What the build ships for one architecture."""
+
+    families: FrozenMap[KernelFamily]
+    kernels: tuple[KernelKind, ...]
+    unparsed: int  # MoE kernel files whose names do not follow the grammar
+
+
+class DispatchEntry(Frozen):
+    """One entry of ``fused_moe_1stage_dict``, cross-checked against the inventory."""
+
+    arch: str
+    activation: str | None
+    quant_type: str | None
+    dtype: str | None
+    q_dtype_a: str | None
+    q_dtype_w: str | None
+    g1u1: bool | None
+    api: str
+    kernels: Literal["ship", "declared_without_kernels", "unverified"]
+    detail: str
+
+
+class Kernels(Frozen):
+    """The assembly kernel inventory per architecture and the 1-stage dispatch table."""
+
+    hsa_dir: str | None
+    inventory: FrozenMap[ArchInventory]
+    dispatch_table: tuple[DispatchEntry, ...]
+    dispatch_error: str | None
+
+
+class JitModule(Frozen):
+    """A JIT module: built already (``prebuilt``, for ``archs``), or compiled at first call."""
+
+    prebuilt: bool
+    archs: tuple[str, ...]
+    path: str | None
+
+
+class Jit(Frozen):
+    """JIT readiness: ``dir`` is the package's own build folder; ``dirs`` every folder searched."""
+
+    dir: str | None
+    dirs: tuple[str, ...]
+    modules: FrozenMap[JitModule]
+    error: str | None
+
+    @property
+    def prebuilt(self) -> tuple[str, ...]:
+        return tuple(n for n, m in self.modules.items() if m.prebuilt)

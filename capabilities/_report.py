@@ -8,20 +8,26 @@ from typing import Any
 
 from pydantic import field_validator
 
-from . import _facts, _features, _runtime, _static
+from . import _arch, _facts, _features, _gpu, _runtime, _static
 from ._distribution import Located, Submodule
 from ._model import (
     AiterIdentity,
     AiterStatus,
+    Archs,
     Environment,
     Evidence,
     Feature,
     Frozen,
     FrozenMap,
     FusedMoe,
+    Gpu,
+    Jit,
+    Kernels,
     SignatureReading,
     Support,
 )
+
+_WORST = (Support.UNSUPPORTED, Support.UNKNOWN, Support.SUPPORTED)
 
 SCHEMA_VERSION = 2
 
@@ -37,6 +43,11 @@ class CapabilityReport(Frozen):
     enums: FrozenMap[tuple[str, ...]]
     evidence: Evidence
     environment: Environment
+    gpus: tuple[Gpu, ...]
+    archs: Archs
+    kernels: Kernels
+    arch_features: FrozenMap[FrozenMap[Feature]]
+    jit: Jit
 
     @field_validator("schema_version")
     @classmethod
@@ -46,12 +57,19 @@ class CapabilityReport(Frozen):
         return value
 
     def feature(self, name: str) -> Feature:
-        """The answer for ``name``, listed or not: any keyword of ``fused_moe`` is a feature,
-        so an unlisted one is decided by the same rules (``unknown`` behind ``**kwargs``)."""
+        """The answer for ``name`` on the architectures requests are checked for (``archs``).
+
+        Listed or not: any keyword of ``fused_moe`` is a feature, so an unlisted one
+        is decided by the same rules (``unknown`` behind ``**kwargs``). Where the
+        build supports it, each target arch's answer in ``arch_features`` may
+        lower it: the weakest answer stands, and its detail names the arch.
+        """
         listed = self.features.get(name)
-        if listed is not None:
-            return listed
-        return _features.decide_unlisted(self.aiter, self.fused_moe, self.enums, self.evidence, name)
+        build = listed if listed is not None else _features.decide_unlisted(self.aiter, self.fused_moe, self.enums, self.evidence, name)
+        if build.support is not Support.SUPPORTED:
+            return build
+        answers = [self.arch_features[a][name] for a in self.archs.names if name in self.arch_features.get(a, {})]
+        return min([build, *answers], key=lambda f: _WORST.index(f.support))
 
     def support(self, name: str) -> Support:
         return self.feature(name).support
@@ -63,13 +81,23 @@ def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> Ca
     ident = _features.identity(facts) if identity is None else identity
     fused, ev = _features.evidence(facts, ident)
     enums, _, _ = _features.enums(facts)
+    features = _features.decide_all(ident, fused, enums, ev)
+    archs = _arch.select_archs(facts)
+    shipped = tuple(facts.kernels.archs) if facts.kernels is not None else ()
+    # Decided for the target archs; with none (no GPU, no --arch), for every arch the build ships.
+    considered = archs.names or shipped
     return CapabilityReport(
         aiter=ident,
         fused_moe=fused,
-        features=_features.decide_all(ident, fused, enums, ev),
+        features=features,
         enums=enums,
         evidence=ev,
         environment=facts.environment,
+        gpus=_arch.gpus(facts),
+        archs=archs,
+        kernels=_arch.kernels_section(facts.kernels),
+        arch_features=_arch.arch_features(ident, features, facts.kernels, considered),
+        jit=_arch.jit_section(facts.kernels),
     )
 
 
@@ -107,6 +135,8 @@ def report_for(
         enums=_static.EnumResult(None, {k: tuple(v) for k, v in enums.items()}, None),
         runtime=_runtime.RuntimeResult(reading, None, {k: tuple(v) for k, v in enums.items()}),
         environment=_facts.environment(),
+        gpus=_gpu.GpuFacts((), "not read: report_for describes a callable", ()),
+        kernels=None,
     )
     ident = AiterIdentity(
         status=AiterStatus.AVAILABLE,

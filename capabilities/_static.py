@@ -30,6 +30,7 @@ _PARSE_ERRORS = (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, Me
 class StaticResult:
     reading: SignatureReading
     unreadable: str | None  # set when the file exists but cannot be read or parsed
+    tree: ast.Module | None = None  # the parsed module, for readers of its other tables
 
 
 def parse_file(path: Path) -> tuple[str, ast.Module] | str:
@@ -55,12 +56,12 @@ def read_signature(path: Path, function: str = "fused_moe") -> StaticResult:
     try:
         node, why, note = _find_definition(tree, source, function, path.name)
         if node is None:
-            return StaticResult(SignatureReading(parameters=None, error=why), unreadable=None)
+            return StaticResult(SignatureReading(parameters=None, error=why), unreadable=None, tree=tree)
         params = _parameters(node, source)
     except (RecursionError, MemoryError) as exc:  # pathological nesting: the walk gives up, so do we
         why = f"{path.name} is too deeply nested to analyse: {type(exc).__name__}"
         return StaticResult(SignatureReading(parameters=None, error=why), unreadable=None)
-    return StaticResult(SignatureReading(parameters=params, error=None, note=note), unreadable=None)
+    return StaticResult(SignatureReading(parameters=params, error=None, note=note), unreadable=None, tree=tree)
 
 
 def _binds(node: ast.AST, name: str) -> bool:

@@ -28,7 +28,7 @@ def test_text_report_has_aligned_keys_and_one_line_per_feature(fake_aiter: Any) 
     assert head[0].startswith("answer") and "amd-aiter 0.1.21 (available)" in head[0]  # the answer first
     rows = {k.strip(): v for k, _, v in (line.partition(" : ") for line in head)}
     assert (rows["aiter status"], rows["version"]) == ("available", "0.1.21")
-    features = out.split("features:\n")[1].splitlines()
+    features = out.split("features (of the build):\n")[1].split("\n\n")[0].splitlines()
     assert any(line.split()[:2] == ["supported", "no_combine"] for line in features)
     assert any(line.split()[:2] == ["unsupported", "splitk"] for line in features)
 
@@ -102,8 +102,8 @@ def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
     ("argv", "message"),
     [
         (["--bogus"], "unrecognized arguments: --bogus"),
-        (["--require", "a,,b"], "--require takes comma-separated feature names"),
-        (["--require", ""], "--require takes comma-separated feature names"),
+        (["--require", "a,,b"], "--require takes comma-separated names"),
+        (["--require", ""], "--require takes comma-separated names"),
         (["--timeout", "0"], "--timeout must be a positive number"),
         (["--timeout", "soon"], "invalid float value"),
         (["--aiter-path", "/nonexistent/dir"], "is not a folder"),
