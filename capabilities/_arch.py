@@ -13,7 +13,8 @@ from collections.abc import Mapping
 
 from . import _catalog
 from ._facts import Facts
-from ._kernels import ArchFacts, DispatchFact, KernelFacts, parse_kernel_name
+from . import _kernels
+from ._kernels import ArchFacts, DispatchFact, KernelFacts
 from ._model import (
     AiterIdentity,
     AiterStatus,
@@ -52,14 +53,13 @@ def select_archs(facts: Facts) -> Archs:
     return Archs(names=tuple(live), source="live" if live else "none")
 
 
-def _kinds(arch: ArchFacts | None, **match: str) -> list[KernelKind]:
+def _kinds(arch: ArchFacts | None, **match: str) -> list[_kernels.KernelKind]:
     if arch is None:
         return []
-    kinds = [KernelKind(**vars(k)) for k in arch.kinds]
-    return [k for k in kinds if all(getattr(k, f) == v for f, v in match.items())]
+    return [k for k in arch.kinds if all(getattr(k, f) == v for f, v in match.items())]
 
 
-def _summary(kinds: list[KernelKind]) -> str:
+def _summary(kinds: list[_kernels.KernelKind]) -> str:
     n = sum(k.count for k in kinds)
     families = sorted({k.family for k in kinds})
     gating = ", ".join(sorted({k.gating for k in kinds}))
@@ -133,8 +133,8 @@ def _dispatch_entry(entry: DispatchFact, facts: ArchFacts | None) -> DispatchEnt
     if kinds:
         return DispatchEntry(**fields, kernels="ship", detail=f"{where}: {_summary(kinds)}")
     tokens = _NAME_TOKENS.get(entry.q_dtype_w or "", ())
-    names = () if facts is None else facts.names
-    unparsed = [n for n in names if parse_kernel_name(n) is None and any(t in n.lower() for t in tokens)]
+    names = () if facts is None else facts.unparsed_names
+    unparsed = [n for n in names if any(t in n.lower() for t in tokens)]
     if unparsed:
         return DispatchEntry(
             **fields,

@@ -217,6 +217,7 @@ class _Dist:
         self.dist = dist
         self.base = Path(str(dist.locate_file("")))  # the folder that RECORD paths are relative to
         self._named: tuple[str, str] | None = None
+        self.record: dict[str, str] | None = None  # RECORD as {path: hash}, read once
 
     def named(self, problems: list[str]) -> tuple[str, str] | None:
         """(name, version), or None with the problem recorded."""
@@ -254,13 +255,13 @@ def _text(d: _Dist, name: str, problems: list[str]) -> str | None:
 
 
 def _record(d: _Dist, problems: list[str]) -> dict[str, str]:
-    """RECORD as {path: hash}."""
-    text = _text(d, "RECORD", problems) or ""
-    out = {}
-    for line in text.splitlines():
-        path, _, rest = line.partition(",")
-        out[path.strip('"')] = rest.split(",")[0]
-    return out
+    """RECORD as {path: hash}, read once per distribution."""
+    if d.record is None:
+        d.record = {}
+        for line in (_text(d, "RECORD", problems) or "").splitlines():
+            path, _, rest = line.partition(",")
+            d.record[path.strip('"')] = rest.partition(",")[0]
+    return d.record
 
 
 def _resolve(path: Path) -> Path:

@@ -55,7 +55,7 @@ class ArchFacts:
     families: dict[str, FamilyFacts]
     kinds: tuple[KernelKind, ...]  # parsed 1-stage MoE kernel names, grouped
     unparsed: int  # fmoe kernel files whose names do not follow the grammar
-    names: tuple[str, ...]  # every .co file name under the fmoe families, for cross-checks
+    unparsed_names: tuple[str, ...]  # those names, for cross-checks
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,7 @@ def parse_kernel_name(name: str) -> tuple[str, str, str, str, str] | None:
 def _arch_facts(arch_dir: Path, problems: list[str]) -> ArchFacts:
     families: dict[str, list[int]] = {}
     kinds: Counter[tuple[str, str, str, str, str, str]] = Counter()
-    unparsed = 0
-    names: list[str] = []
+    unparsed: list[str] = []
     for dirpath, dirnames, filenames in os.walk(arch_dir, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         rel = Path(dirpath).relative_to(arch_dir)
@@ -116,14 +115,13 @@ def _arch_facts(arch_dir: Path, problems: list[str]) -> ArchFacts:
         for name in filenames:
             if name.endswith(".co"):
                 counts[0] += 1
-                moe = family.startswith("fmoe") or name.startswith("fmoe")
-                if moe:
-                    names.append(name)
-                parsed = parse_kernel_name(name) if moe else None
+                if not (family.startswith("fmoe") or name.startswith("fmoe")):
+                    continue
+                parsed = parse_kernel_name(name)
                 if parsed is not None:
                     kinds[(family, *parsed)] += 1
-                elif moe:
-                    unparsed += 1
+                else:
+                    unparsed.append(name)
             elif name.endswith(".csv"):
                 try:
                     lines = (Path(dirpath) / name).read_bytes().decode("utf-8", "replace").splitlines()
@@ -134,8 +132,8 @@ def _arch_facts(arch_dir: Path, problems: list[str]) -> ArchFacts:
     return ArchFacts(
         families={k: FamilyFacts(*v) for k, v in sorted(families.items())},
         kinds=tuple(KernelKind(*k, count=n) for k, n in sorted(kinds.items())),
-        unparsed=unparsed,
-        names=tuple(sorted(names)),
+        unparsed=len(unparsed),
+        unparsed_names=tuple(sorted(set(unparsed))),
     )
 
 

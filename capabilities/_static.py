@@ -19,8 +19,13 @@ from ._model import Parameter, ParameterKind, SignatureReading
 _SIGNATURE_ATTRS = frozenset({"__signature__", "__wrapped__", "__code__", "__defaults__", "__kwdefaults__"})
 # Calls that can rebind any module name at run time.
 _DYNAMIC_CALLS = frozenset({"globals", "vars", "exec", "eval", "setattr"})
-# A cheap textual pre-check: without one of these tokens the full walk cannot find anything.
-_DYNAMIC_TEXT = re.compile(r"\bglobal\s|\b(?:globals|vars|exec|eval|setattr)\s*\(|\bsys\s*\.\s*modules\b|__\w+__\s*=")
+# A cheap textual pre-check: without one of these the full walk cannot find anything.
+_DYNAMIC_CALL_TEXT = r"\b(?:globals|vars|exec|eval|setattr)\s*\(|\bsys\s*\.\s*modules\b"
+
+
+def _dynamic_text(function: str) -> re.Pattern[str]:
+    name = re.escape(function)
+    return re.compile(rf"{_DYNAMIC_CALL_TEXT}|\bglobal\b[^\n]*\b{name}\b|\b{name}\s*\.\s*__\w+__\s*=")
 # The tokenizer's line breaks: \f and \u2028 are not among them (str.splitlines thinks otherwise).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PARSE_ERRORS = (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError, LookupError)
@@ -95,7 +100,7 @@ def _walk_scope(node: ast.AST) -> list[ast.AST]:
 
 def _dynamic(tree: ast.Module, source: str, function: str) -> list[str]:
     """Constructs anywhere in the module that can rebind ``function`` or its signature."""
-    if not _DYNAMIC_TEXT.search(source):
+    if not _dynamic_text(function).search(source):
         return []
     found = []
     for sub in ast.walk(tree):
