@@ -16,6 +16,7 @@ This module needs pytest.
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,7 +28,16 @@ import pytest
 
 from ._registry import clear_cache
 
-__all__ = ["DEFAULT_ENUMS", "FakeAiter", "fake_aiter", "forget_aiter", "write_async_iterator_aiter", "write_fake_aiter"]
+__all__ = [
+    "DEFAULT_ENUMS",
+    "FakeAiter",
+    "fake_aiter",
+    "fake_sysfs",
+    "forget_aiter",
+    "write_async_iterator_aiter",
+    "write_fake_aiter",
+    "write_fake_sysfs",
+]
 
 DEFAULT_ENUMS: Mapping[str, Sequence[str]] = {
     "ActivationType": ("No", "Silu", "Gelu", "Swiglu"),
@@ -68,6 +78,9 @@ def write_fake_aiter(
     distribution: str | None = "amd-aiter",
     enums: Mapping[str, Sequence[str]] | None = DEFAULT_ENUMS,
     header: Literal["wheel", "source"] | None = "wheel",
+    kernels: Mapping[str, Sequence[str]] | None = None,
+    jit_modules: Sequence[str] = (),
+    built: Mapping[str, Sequence[str]] | None = None,
 ) -> FakeAiter:
     """Write a fake AITER under ``root`` and return where its parts are.
 
@@ -78,6 +91,11 @@ def write_fake_aiter(
     ``import_error`` is an expression that ``aiter/__init__.py`` raises, e.g.
     ``'RuntimeError("ROCm version file not found")'`` as on a host without ROCm.
     ``distribution=None`` writes no dist-info (a source checkout).
+    ``kernels`` maps an arch to kernel files under its hsa folder, e.g.
+    ``{"gfx950": ["fmoe/silu/fmoe_bf16_pertokenMXfp4_g1u1_silu_1tg_32x512.co"]}``
+    (a ``.csv`` path gets a header and one row). ``jit_modules`` are listed in
+    ``aiter/jit/optCompilerConfig.json``; ``built`` maps a module to the archs of
+    a ``<module>.so`` written in ``aiter/jit/``.
     """
     package = root / "aiter"
     package.mkdir(parents=True, exist_ok=True)
@@ -115,6 +133,19 @@ def write_fake_aiter(
         ]
         (root / rel / "aiter_enum.h").write_text("#pragma once\n" + "".join(blocks), encoding="utf-8")
 
+    hsa = root / ("aiter_meta/hsa" if header == "wheel" else "hsa")
+    for arch, files in (kernels or {}).items():
+        for rel_file in files:
+            path = hsa / arch / rel_file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("knl_name,co_name\nk,x.co\n" if rel_file.endswith(".csv") else "", encoding="utf-8")
+    if jit_modules or built:
+        names = list(dict.fromkeys([*jit_modules, *(built or {})]))
+        (package / "jit" / "optCompilerConfig.json").write_text(json.dumps({n: {} for n in names}), encoding="utf-8")
+    for module, archs in (built or {}).items():
+        blob = b"\x7fELF" + b"".join(b"\x00amdhsa--" + a.encode() + b"\x00" for a in archs)
+        (package / "jit" / f"{module}.so").write_bytes(blob)
+
     dist_info = None
     if distribution is not None:
         top = ["aiter", "aiter_meta"] if header == "wheel" else ["aiter"]
@@ -142,6 +173,20 @@ def write_async_iterator_aiter(root: Path, *, version: str = "0.13.20191203") ->
     return FakeAiter(root=root, package=package, dist_info=_dist_info(root, "aiter", version, ["aiter"]))
 
 
+def write_fake_sysfs(root: Path, gpus: Sequence[tuple[int, int]], *, cpu_nodes: int = 1) -> Path:
+    """A KFD topology under ``root`` (use it as CAPABILITIES_SYSFS_ROOT): ``cpu_nodes``
+    CPU nodes (gfx_target_version 0), then one node per ``(gfx_target_version,
+    compute_units)``, e.g. ``(90402, 304)`` for an MI300X."""
+    nodes = root / "sys/class/kfd/kfd/topology/nodes"
+    entries = [(0, 0)] * cpu_nodes + list(gpus)
+    for number, (version, cus) in enumerate(entries):
+        (nodes / str(number)).mkdir(parents=True, exist_ok=True)
+        props = f"cpu_cores_count {0 if version else 8}\nsimd_count {cus * 4}\nsimd_per_cu 4\n" if version else "cpu_cores_count 8\nsimd_count 0\n"
+        props += f"gfx_target_version {version}\nvendor_id {0x1002 if version else 0}\n"
+        (nodes / str(number) / "properties").write_text(props, encoding="utf-8")
+    return root
+
+
 def forget_aiter() -> None:
     """Drop every imported ``aiter`` module and every cached report."""
     for name in [m for m in sys.modules if m == "aiter" or m.startswith("aiter.")]:
@@ -166,3 +211,20 @@ def fake_aiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
     forget_aiter()
     yield make
     forget_aiter()
+
+
+@pytest.fixture
+def fake_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """A factory: ``fake_sysfs([(90402, 304)])`` writes a KFD topology, points
+    CAPABILITIES_SYSFS_ROOT at it and clears the visibility variables and the registry."""
+    counter = itertools.count()
+
+    def make(gpus: Sequence[tuple[int, int]], **kwargs: int) -> Path:
+        root = write_fake_sysfs(tmp_path / f"sysfs-{next(counter)}", gpus, **kwargs)
+        monkeypatch.setenv("CAPABILITIES_SYSFS_ROOT", str(root))
+        for name in ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"):
+            monkeypatch.delenv(name, raising=False)
+        clear_cache()
+        return root
+
+    return make

@@ -67,3 +67,27 @@ def test_real_distribution_require_gates(real_install: tuple[str, Path]) -> None
     assert "no_combine: unsupported" in done.stderr and "Traceback" not in done.stderr
     if which == "impostor":
         assert "AMD's AITER is the distribution 'amd-aiter'" in done.stderr
+
+
+def test_real_wheel_hardware(real_install: tuple[str, Path], tmp_path: Path) -> None:
+    which, path = real_install
+    if which == "impostor":
+        data = _json(path=path)
+        assert data["arch_features"] == {} and data["jit"]["modules"] == {}
+        return
+    on942 = _json("--arch", "gfx942", path=path)
+    mxfp4 = on942["arch_features"]["gfx942"]["QuantType.per_1x32"]
+    assert mxfp4["support"] == "unsupported" and "no pertokenMXfp4 fmoe kernel" in mxfp4["detail"]
+    declared = [e for e in on942["kernels"]["dispatch_table"] if e["arch"] == "gfx942" and e["quant_type"] == "per_1x32"]
+    assert [(e["activation"], e["kernels"]) for e in declared] == [("Silu", "declared_without_kernels")]
+    assert sorted(on942["kernels"]["inventory"]) == ["gfx942", "gfx950"]
+    assert on942["kernels"]["inventory"]["gfx942"]["families"]["f4gemm"] == {"co_files": 0, "csv_rows": 0}
+    on950 = _json("--arch", "gfx950", path=path)
+    assert on950["arch_features"]["gfx950"]["QuantType.per_1x32"]["support"] == "supported"
+    modules = on942["jit"]["modules"]
+    assert len(modules) == 65 and not any(m["prebuilt"] for m in modules.values())
+    text = run_cli(pythonpath=path).stdout
+    assert "0 of 65 modules prebuilt: the first call of each kernel compiles it" in text
+    done = run_cli("--require-prebuilt", "module_moe_asm", pythonpath=path)
+    assert done.returncode == 1 and "module_moe_asm: not prebuilt" in done.stderr
+    assert "the first call of its kernels will compile it" in done.stderr

@@ -1,0 +1,274 @@
+"""The hardware half: which GPU, which kernels ship for it, which modules are prebuilt."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import capabilities
+from capabilities import Support
+from capabilities._agree import merge
+from capabilities._cli import main
+from capabilities._gpu import arch_name, read_gpus
+from capabilities._kernels import parse_kernel_name
+from capabilities.testing import write_fake_sysfs
+
+GFX942, GFX950, GFX90A = (90402, 304), (90500, 256), (90010, 110)
+MXFP4 = "fmoe/silu/fmoe_bf16_pertokenMXfp4_g1u1_silu_1tg_32x512.co"
+FP8 = "fmoe/gelu/fmoe_bf16_pertokenFp8_g1u1_multix_gelu_1tg_32x128.co"
+NOQUANT = "fmoe/silu/fmoe_bf16_noquantBf16_g1u0_atm_inlv_silu_1tg_32x512.co"
+# A wheel-like build: MXFP4 MoE kernels for gfx950 only; its dispatch table lists MXFP4 on both.
+KERNELS = {
+    "gfx942": [FP8, NOQUANT, "fmoe/silu/fmoe_bf16_noquant_g1u0_silu.csv", "fmoe_int8_g1u0.co", "f4gemm/f4gemm_bf16_per1x32Fp4.csv"],
+    "gfx950": [MXFP4, FP8, "fmoe/silu/fmoe_bf16_pertokenMXfp4_g1u1_silu.csv", "f4gemm/f4gemm_bf16_per1x32Fp4_128x128.co"],
+}
+DISPATCH = """
+class _Names:
+    def __getattr__(self, name):
+        return name
+dtypes = aiter = _Names()
+fused_moe_1stage_dict = {
+    "gfx942": {
+        (ActivationType.Silu, QuantType.per_1x32, dtypes.bf16, dtypes.fp4x2, dtypes.fp4x2, True): aiter.fmoe_g1u1,
+        (ActivationType.Gelu, QuantType.per_Token, dtypes.bf16, dtypes.fp8, dtypes.fp8, True): aiter.fmoe_g1u1,
+        (ActivationType.Silu, QuantType.per_Token, dtypes.bf16, dtypes.i8, dtypes.i8, False): aiter.fmoe_int8_g1u0,
+    },
+    "gfx950": {
+        (ActivationType.Silu, QuantType.per_1x32, dtypes.bf16, dtypes.fp4x2, dtypes.fp4x2, True): aiter.fmoe_g1u1,
+    },
+}
+"""
+
+
+def _build(fake_aiter: Any, **kw: Any) -> Any:
+    return fake_aiter(kernels=KERNELS, prelude=DISPATCH, jit_modules=["module_moe_asm", "module_moe_sorting"], **kw)
+
+
+# --- the GPU this process runs on -------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "arch"), [(90402, "gfx942"), (90500, "gfx950"), (90010, "gfx90a"), (110000, "gfx1100")])
+def test_arch_names_from_gfx_target_version(version: int, arch: str) -> None:
+    assert arch_name(version) == arch
+
+
+@pytest.mark.parametrize(
+    ("gpus", "env", "expected"),
+    [
+        ([GFX942], {}, [(0, "gfx942", 304, True)]),
+        ([GFX942, GFX950], {}, [(0, "gfx942", 304, True), (1, "gfx950", 256, True)]),
+        ([GFX942, GFX950], {"ROCR_VISIBLE_DEVICES": "1"}, [(0, "gfx942", 304, False), (1, "gfx950", 256, True)]),
+        ([GFX942, GFX950, GFX90A], {"ROCR_VISIBLE_DEVICES": "0,2", "HIP_VISIBLE_DEVICES": "1"}, [(0, "gfx942", 304, False), (1, "gfx950", 256, False), (2, "gfx90a", 110, True)]),
+        ([], {}, []),
+    ],
+    ids=["one-gfx942", "two-archs", "rocr-hides-one", "hip-within-rocr", "cpu-only"],
+)
+def test_gpus_from_a_fake_sysfs(tmp_path: Path, gpus: list[tuple[int, int]], env: dict[str, str], expected: list[tuple[Any, ...]]) -> None:
+    write_fake_sysfs(tmp_path, gpus, cpu_nodes=2)
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(tmp_path), **env})
+    assert [(g.index, g.arch, g.compute_units, g.visible) for g in facts.gpus] == expected
+    assert facts.problems == ()
+
+
+def test_no_kfd_folder_is_no_gpu_not_an_error(tmp_path: Path) -> None:
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(tmp_path)})
+    assert facts.gpus == () and facts.problems == ()
+
+
+def test_garbage_and_unreadable_properties_are_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_fake_sysfs(tmp_path, [GFX942, GFX950])
+    nodes = root / "sys/class/kfd/kfd/topology/nodes"
+    (nodes / "1" / "properties").write_bytes(b"\xff\xfe garbage\ngfx_target_version lots\n")
+    real = Path.read_bytes
+
+    def deny(self: Path) -> bytes:
+        if self.parent.name == "2":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(root)})
+    assert facts.gpus == ()
+    assert any("node 1: properties has no gfx_target_version" in p for p in facts.problems)
+    assert any("node 2: properties cannot be read: PermissionError" in p for p in facts.problems)
+
+
+def test_uuid_visibility_is_reported_not_guessed(tmp_path: Path) -> None:
+    write_fake_sysfs(tmp_path, [GFX942])
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(tmp_path), "ROCR_VISIBLE_DEVICES": "GPU-1234"})
+    assert [g.visible for g in facts.gpus] == [False]
+    assert "is not a device index" in facts.problems[0]
+
+
+def test_report_lists_gpus_and_checks_for_the_visible_ones(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([GFX942, GFX950])
+    report = capabilities.probe()
+    assert [(g.index, g.arch, g.visible) for g in report.gpus] == [(0, "gfx942", True), (1, "gfx950", True)]
+    assert (report.archs.names, report.archs.source) == (("gfx942", "gfx950"), "live")
+
+
+# --- the kernel inventory ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [
+        ("fmoe_bf16_pertokenMXfp4_g1u1_silu_1tg_32x512.co", ("bf16", "per_1x32", "MXfp4", "g1u1", "Silu")),
+        ("fmoe_bf16_blockscaleFp8_g1u1_novs_gelu_1tg_ps_32x256.co", ("bf16", "per_1x128", "Fp8", "g1u1", "Gelu")),
+        ("fmoe_bf16_noquantBf16_g1u0_vs_atm_inlv_silu_1tg_ps_32x512.co", ("bf16", "No", "Bf16", "g1u0", "Silu")),
+        ("fmoe_int8_g1u1_multix_subGU_128.co", None),
+        ("fmoe_stage1_bf16_pertokenFp8_blockscale_g1u1_112x128_pf2.co", None),
+    ],
+)
+def test_kernel_names_parse_or_are_left_unparsed(name: str, parsed: tuple[str, ...] | None) -> None:
+    assert parse_kernel_name(name) == parsed
+
+
+def test_inventory_per_arch(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([])
+    inventory = capabilities.probe().kernels.inventory
+    assert sorted(inventory) == ["gfx942", "gfx950"]
+    gfx942 = inventory["gfx942"]
+    assert {f: (x.co_files, x.csv_rows) for f, x in gfx942.families.items()} == {"(top level)": (1, 0), "f4gemm": (0, 1), "fmoe": (2, 1)}
+    assert gfx942.unparsed == 1  # fmoe_int8_g1u0.co: counted, not guessed
+    assert {(k.quant, k.gating, k.activation) for k in inventory["gfx950"].kernels} == {("per_1x32", "g1u1", "Silu"), ("per_Token", "g1u1", "Gelu")}
+
+
+def test_dispatch_table_is_cross_checked(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([])
+    table = {(e.arch, e.quant_type, e.q_dtype_w): e for e in capabilities.probe().kernels.dispatch_table}
+    assert table[("gfx942", "per_1x32", "fp4x2")].kernels == "declared_without_kernels"
+    assert table[("gfx942", "per_Token", "fp8")].kernels == "ship"
+    assert table[("gfx942", "per_Token", "i8")].kernels == "unverified"  # only an old-style name mentions int8
+    assert table[("gfx950", "per_1x32", "fp4x2")].kernels == "ship"
+
+
+# --- per-architecture features ------------------------------------------------------------
+
+
+def test_arch_features_need_file_evidence_for_supported(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([])
+    af = capabilities.probe().arch_features
+    assert af["gfx950"]["QuantType.per_1x32"].support is Support.SUPPORTED
+    assert af["gfx950"]["QuantType.per_1x32"].source == "kernel_inventory"
+    on942 = af["gfx942"]["QuantType.per_1x32"]
+    assert (on942.support, on942.source) == (Support.UNSUPPORTED, "upstream_rule")
+    assert "rule (from upstream reports, not from files)" in on942.detail and "ROCm/aiter#4640" in on942.detail
+    assert af["gfx942"]["QuantType.per_1x128"].support is Support.UNKNOWN  # CK 2-stage compiles at first use
+    supported = [(a, n) for a, fs in af.items() for n, f in fs.items() if f.support is Support.SUPPORTED]
+    assert all(af[a][n].source in ("kernel_inventory", "runtime_enum", "enum_header") for a, n in supported)
+
+
+def test_a_member_the_build_lacks_is_lacking_on_every_arch(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([])
+    af = capabilities.probe().arch_features
+    assert af["gfx950"]["QuantType.per_256x128"].support is Support.UNSUPPORTED  # not in DEFAULT_ENUMS
+
+
+def test_no_gpu_decides_for_every_shipped_arch_but_gates_on_none(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([])
+    report = capabilities.probe()
+    assert report.archs.source == "none" and sorted(report.arch_features) == ["gfx942", "gfx950"]
+    assert report.support("QuantType.per_1x32") is Support.SUPPORTED  # the build has it; no arch to check
+
+
+@pytest.mark.parametrize(("arch", "support"), [("gfx942", Support.UNSUPPORTED), ("gfx950", Support.SUPPORTED), ("gfx90a", Support.UNSUPPORTED)])
+def test_named_arch_decides(fake_aiter: Any, fake_sysfs: Any, arch: str, support: Support) -> None:
+    _build(fake_aiter)
+    fake_sysfs([GFX950])  # the live GPU is ignored when an arch is named
+    report = capabilities.probe(arch=arch)
+    assert (report.archs.names, report.archs.source) == ((arch,), "named")
+    assert report.support("QuantType.per_1x32") is support
+    if support is Support.UNSUPPORTED:
+        with pytest.raises(capabilities.UnsupportedFeatureError, match=f"(?s)on {arch}: .*Fix: run on a GPU architecture whose kernels cover them"):
+            capabilities.require("QuantType.per_1x32", report=report)
+
+
+def test_bad_arch_names_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="arch names look like 'gfx942'"):
+        capabilities.probe(arch="mi300")
+
+
+def test_the_live_gfx942_makes_the_runner_refuse_mxfp4_before_any_call(fake_aiter: Any, fake_sysfs: Any) -> None:
+    from runners import AiterMoeQuantInfo, AiterQuantType, AiterRunnerCore, AiterRunnerInput, MoeRunnerConfig
+
+    _build(fake_aiter, params="hidden_states, w1, w2, topk_weight, topk_ids, activation=None, quant_type=None")
+    fake_sysfs([GFX942])
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    qi = AiterMoeQuantInfo(w13_weight=torch.zeros(2, 8, 4), w2_weight=torch.zeros(2, 4, 4), quant_type=AiterQuantType.PER_1X32)
+    ri = AiterRunnerInput(hidden_states=torch.zeros(1, 4), topk_ids=torch.zeros(1, 1, dtype=torch.int32), topk_weights=torch.ones(1, 1))
+    with pytest.raises(capabilities.UnsupportedFeatureError, match="QuantType.per_1x32: unsupported: on gfx942"):
+        runner.run(ri, qi)
+    import aiter.fused_moe
+
+    assert aiter.fused_moe.CALLS == []  # type: ignore[attr-defined]
+
+
+# --- JIT readiness ---------------------------------------------------------------------
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
+def test_jit_section_and_require_prebuilt(fake_aiter: Any, fake_sysfs: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aiter/jit of this machine's
+    monkeypatch.delenv("AITER_JIT_DIR", raising=False)
+    _build(fake_aiter, built={"module_moe_sorting": ["gfx942"]})
+    fake_sysfs([GFX942])
+    jit = capabilities.probe().jit
+    assert jit.prebuilt == ("module_moe_sorting",) and jit.modules["module_moe_sorting"].archs == ("gfx942",)
+    assert _cli("--require-prebuilt", "module_moe_sorting")[0] == 0
+    code, _, err = _cli("--require-prebuilt", "module_moe_asm,module_moe_sortin")
+    assert code == 1
+    assert "module_moe_asm: not prebuilt" in err and "the first call of its kernels will compile it" in err
+    assert "module_moe_sortin: not a JIT module of amd-aiter 0.1.20 (did you mean 'module_moe_sorting'" in err
+    code, _, err = _cli("--require-prebuilt", "module_moe_sorting", "--arch", "gfx950")
+    assert code == 1 and "built at" in err and "not for gfx950" in err
+    _, out, _ = _cli()
+    assert "1 of 2 modules prebuilt (module_moe_sorting)" in out
+
+
+def test_cli_arch_usage_errors() -> None:
+    code, _, err = _cli("--arch", "MI300")
+    assert code == 2 and "--arch: arch names look like 'gfx942'" in err
+
+
+# --- several ranks -------------------------------------------------------------------------
+
+
+def test_a_mixed_group_agrees_on_what_both_archs_serve(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([GFX950])
+    on950 = capabilities.probe()
+    fake_sysfs([GFX942])
+    on942 = capabilities.probe()
+    agreement = merge([on950, on942])
+    assert agreement.report.archs.names == ("gfx942", "gfx950")
+    assert agreement.report.support("QuantType.per_1x32") is Support.UNSUPPORTED
+    with pytest.raises(capabilities.UnsupportedFeatureError, match=r"rank 1 \(amd-aiter 0.1.20 on gfx942\): on gfx942"):
+        capabilities.require("QuantType.per_1x32", report=agreement.report)
+    (difference,) = [d for d in agreement.differences if d.feature == "QuantType.per_1x32"]
+    assert [(a.rank, a.archs, a.support) for a in difference.answers] == [(0, ("gfx950",), Support.SUPPORTED), (1, ("gfx942",), Support.UNSUPPORTED)]
+
+
+def test_json_carries_the_hardware_sections(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    fake_sysfs([GFX942])
+    data = json.loads(_cli("--json")[1])
+    assert data["gpus"] == [{"index": 0, "arch": "gfx942", "compute_units": 304, "vendor_id": 4098, "visible": True}]
+    assert data["arch_features"]["gfx942"]["QuantType.per_1x32"]["support"] == "unsupported"
+    assert set(data["jit"]["modules"]) == {"module_moe_asm", "module_moe_sorting"}
+    assert data["archs"] == {"names": ["gfx942"], "source": "live"}
