@@ -2,7 +2,7 @@
 
 Modules: ``_config`` (what a caller configures), ``_types`` (inputs, output),
 ``_kernel`` (which fused_moe is called), ``_plan`` (validation, once, into a
-dispatch plan), ``_core`` (the runner and its call path), ``reference`` (a
+dispatch plan), ``_no_combine`` (native or emulated per-route outputs), ``_core`` (the runner and its call path), ``reference`` (a
 plain-torch fused_moe).
 """
 
@@ -15,7 +15,7 @@ from capabilities import (
 )
 
 from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
-from ._core import AiterRunnerCore
+from ._core import AiterRunnerCore, Offer
 from ._kernel import AiterUnavailableError
 from ._plan import Plan
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
@@ -32,6 +32,7 @@ __all__ = [
     "InvalidKwargsError",
     "KwargCollisionError",
     "MoeRunnerConfig",
+    "Offer",
     "Plan",
     "UnsupportedFeatureError",
     "UnverifiedFeatureWarning",

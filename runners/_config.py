@@ -11,11 +11,13 @@ from capabilities import CapabilityError
 Activation = Literal["silu", "gelu", "swiglu"]
 Backend = Literal["aiter", "reference"]
 GateModeName = Literal["separated", "interleave"]
+Fallback = Literal["emulate", "refuse"]
 
 # Config activation name -> AITER ActivationType member name.
 ACTIVATIONS: dict[str, str] = {"silu": "Silu", "gelu": "Gelu", "swiglu": "Swiglu"}
 BACKENDS: tuple[str, ...] = get_args(Backend)
 GATE_MODES: tuple[str, ...] = get_args(GateModeName)
+FALLBACKS: tuple[str, ...] = get_args(Fallback)
 
 
 class InvalidConfigError(CapabilityError, ValueError):
@@ -50,13 +52,16 @@ class MoeRunnerConfig:
     """How a runner dispatches; checked against the installed AITER when the runner is made.
 
     ``gate_mode`` is forwarded to ``fused_moe`` only when set (AITER's default
-    layout is "separated").
+    layout is "separated"). ``fallback`` says what ``no_combine`` does where the
+    build cannot serve it natively: ``"emulate"`` (the default) sends each route
+    through the same fused kernel as its own row; ``"refuse"`` raises instead.
     """
 
     activation: Activation = "silu"
     no_combine: bool = False
     backend: Backend = "aiter"
     gate_mode: GateModeName | None = None
+    fallback: Fallback = "emulate"
 
     def __post_init__(self) -> None:
         _choice("activation", self.activation, list(ACTIVATIONS))
@@ -68,3 +73,4 @@ class MoeRunnerConfig:
         _choice("backend", self.backend, BACKENDS)
         if self.gate_mode is not None:
             _choice("gate_mode", self.gate_mode, GATE_MODES)
+        _choice("fallback", self.fallback, FALLBACKS)

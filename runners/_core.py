@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Mapping
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import torch
 
 import capabilities
 from capabilities import CapabilityReport, InvalidInputError, Support
 
-from ._config import AiterQuantType, InvalidConfigError, MoeRunnerConfig
+from ._config import ACTIVATIONS, AiterQuantType, InvalidConfigError, MoeRunnerConfig
 from ._kernel import Kernel, aiter_kernel, reference_kernel, require_aiter
+from . import _no_combine
 from ._plan import PER_CALL, Plan, build_plan, check_config, config_kwargs, gate_per_call
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
+_log = logging.getLogger("runners")
 _INT32 = torch.int32
 _NOTHING = object()  # no caller can pass it: a fresh runner's run() always plans first
 
@@ -31,7 +35,7 @@ class AiterRunnerCore:
     keeps the result as a plan; later calls only merge tensors into it.
     """
 
-    __slots__ = ("config", "_kernel", "_base", "_plans", "_last", "_per_call_ok", "__weakref__")
+    __slots__ = ("config", "_kernel", "_base", "_plans", "_last", "_per_call_ok", "_logged", "__weakref__")
 
     def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
         if not isinstance(config, MoeRunnerConfig):
@@ -61,6 +65,7 @@ class AiterRunnerCore:
         self._plans: weakref.WeakKeyDictionary[AiterMoeQuantInfo, dict[AiterQuantType | None, Plan]] = (
             weakref.WeakKeyDictionary()
         )
+        self._logged: set[tuple[str, str]] = set()  # (strategy, why) said once at INFO
 
     @property
     def report(self) -> CapabilityReport:
@@ -85,7 +90,11 @@ class AiterRunnerCore:
             per_info = self._plans.setdefault(quant_info, {})
         plan = per_info.get(quant_type)
         if plan is None:
-            plan = per_info[quant_type] = build_plan(self._kernel, self._base, quant_info, quant_type)
+            plan = per_info[quant_type] = build_plan(self._kernel, self.config, self._base, quant_info, quant_type)
+            if plan.strategy != "combined" and (plan.strategy, plan.why) not in self._logged:
+                # logging, not warnings: servers run with warnings as errors
+                self._logged.add((plan.strategy, plan.why))
+                _log.info("no_combine is %s: %s", plan.strategy, plan.why)
         return plan
 
     def run(self, runner_input: AiterRunnerInput, quant_info: AiterMoeQuantInfo) -> AiterRunnerOutput:
@@ -129,8 +138,44 @@ class AiterRunnerCore:
                 merged[name] = value
         return merged
 
+    def describe(self) -> dict[str, Offer]:
+        """For each runner option, how this build serves it: ``native``, ``emulated``,
+        ``unsupported`` or ``unknown``, with why (checked for the report's archs)."""
+        report = self._kernel.report
+        out: dict[str, Offer] = {}
+        native = report.support("no_combine") is Support.SUPPORTED
+        if native:
+            nc = Offer("native", f"inside the limits; emulated outside them ({_no_combine.NATIVE_LIMITS})")
+        elif self.config.fallback == "emulate":
+            nc = Offer("emulated", "the build's fused_moe has no no_combine; each route goes through the same fused kernel as its own row")
+        else:
+            nc = Offer("unsupported", f"the build's fused_moe has no no_combine and fallback='refuse': {report.feature('no_combine').detail}")
+        out["no_combine"] = nc
+        features = {f"activation={a}": f"ActivationType.{m}" for a, m in ACTIVATIONS.items()}
+        features |= {f"quant_type={q.name}": f"QuantType.{q.value}" for q in AiterQuantType}
+        features |= {
+            "gate_mode": "gate_mode", "swiglu_limit": "swiglu_limit", "b13": "bias1", "b2": "bias2",
+            "hidden_pad": "hidden_pad", "intermediate_pad": "intermediate_pad", "expert_mask": "expert_mask",
+            "doweight_stage1": "doweight_stage1", "a1_scale": "a1_scale", "num_local_tokens": "num_local_tokens",
+            "output_dtype": "dtype",
+        }  # fmt: skip
+        how = {Support.SUPPORTED: "native", Support.UNSUPPORTED: "unsupported", Support.UNKNOWN: "unknown"}
+        for option, name in features.items():
+            f = report.feature(name)
+            out[option] = Offer(how[f.support], f.detail)  # type: ignore[arg-type]
+        return out
+
     def __repr__(self) -> str:
-        return f"AiterRunnerCore({self.config!r}, kernel={self._kernel.report.aiter.describe()})"
+        nc = f", no_combine={self.describe()['no_combine'].how}" if self.config.no_combine else ""
+        return f"AiterRunnerCore({self.config!r}, kernel={self._kernel.report.aiter.describe()}{nc})"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """How the runner serves one option on this build."""
+
+    how: Literal["native", "emulated", "unsupported", "unknown"]
+    detail: str
 
 
 def _describe(x: object) -> str:

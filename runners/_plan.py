@@ -15,15 +15,16 @@ import torch
 import capabilities
 from capabilities import (
     CapabilityReport,
-    InvalidInputError,
     InvalidKwargsError,
     KwargCollisionError,
     Support,
     did_you_mean,
 )
 
+from . import _no_combine
 from ._config import ACTIVATIONS, AiterQuantType, MoeRunnerConfig
 from ._kernel import INTERNAL, Kernel, enum_member
+from ._no_combine import Strategy
 from ._types import AiterMoeQuantInfo
 
 
@@ -84,12 +85,13 @@ def gate(report: CapabilityReport, name: str, *, requested_by: str, fix: str | N
 def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
     """Check a config against the report alone, so that an agreed report rejects it on every
     rank alike, before any rank imports its kernel."""
-    if config.no_combine:
+    if config.no_combine and config.fallback == "refuse":  # emulation needs nothing but fused_moe itself
         gate(
             report,
             "no_combine",
-            requested_by="MoeRunnerConfig(no_combine=True)",
-            fix="install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), or set no_combine=False",
+            requested_by="MoeRunnerConfig(no_combine=True, fallback='refuse')",
+            fix="install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), "
+            "set fallback='emulate' to run it through the same fused kernel, or set no_combine=False",
         )
     activation = f"ActivationType.{ACTIVATIONS[config.activation]}"
     gate(report, activation, requested_by=f"MoeRunnerConfig(activation={config.activation!r})")
@@ -100,8 +102,6 @@ def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
 def config_kwargs(kernel: Kernel, config: MoeRunnerConfig) -> dict[str, Any]:
     """The kwargs a checked config implies."""
     kw: dict[str, Any] = {}
-    if config.no_combine:
-        kw["no_combine"] = True
     kw["activation"] = enum_member(
         kernel, "ActivationType", ACTIVATIONS[config.activation], requested_by=f"MoeRunnerConfig(activation={config.activation!r})"
     )
@@ -160,6 +160,8 @@ class Plan:
     w2: torch.Tensor
     kwargs: Mapping[str, Any]  # everything but the five per-call positional tensors
     no_combine: bool  # the output is [M, topk, hidden]
+    strategy: Strategy  # "combined", or how no_combine is served: "native" or "emulated"
+    why: str  # why that strategy
 
 
 def _short(value: Any) -> str:
@@ -169,18 +171,26 @@ def _short(value: Any) -> str:
 
 
 def build_plan(
-    kernel: Kernel, base: Mapping[str, Any], qi: AiterMoeQuantInfo, quant_type: AiterQuantType | None
+    kernel: Kernel, config: MoeRunnerConfig, base: Mapping[str, Any], qi: AiterMoeQuantInfo, quant_type: AiterQuantType | None
 ) -> Plan:
     report = kernel.report
     qt = qi.quant_type if quant_type is None else quant_type
-    no_combine = bool(base.get("no_combine"))
-    if no_combine and qi.doweight_stage1:
-        raise InvalidInputError(
-            "MoeRunnerConfig(no_combine=True) returns unweighted per-route outputs, but "
-            "AiterMoeQuantInfo.doweight_stage1=True weights the routes inside the kernel: the two contradict. "
-            "Fix: set doweight_stage1=False, or no_combine=False."
+    strategy, why = _no_combine.choose(report, config, qi, qt)
+    if strategy == "emulated" and config.fallback == "refuse":
+        name = "no_combine"
+        raise capabilities.unsupported_error(
+            report,
+            (name,),
+            requested_by="MoeRunnerConfig(no_combine=True, fallback='refuse')",
+            fix="set fallback='emulate' to run it through the same fused kernel, or change the request",
+            details={name: f"{name}: not served natively: {why.split('; each route')[0]}"},
         )
     kw = dict(base)
+    fn = kernel.fn
+    if strategy == "native":
+        kw["no_combine"] = True
+    elif strategy == "emulated":
+        fn = _no_combine.emulating(kernel.fn, weighted=qi.doweight_stage1)
     kw["quant_type"] = enum_member(kernel, "QuantType", qt.value, requested_by=f"quant_type=AiterQuantType.{qt.name}")
     for name, owned in OWNED.items():
         if owned.attr is None or owned.used is None:
@@ -191,7 +201,7 @@ def build_plan(
             kw[name] = value
     if qi.fused_moe_kwargs:
         kw.update(_check_kwargs(report, qi.fused_moe_kwargs))
-    return Plan(kernel.fn, qi.w13_weight, qi.w2_weight, kw, no_combine)
+    return Plan(fn, qi.w13_weight, qi.w2_weight, kw, strategy != "combined", strategy, why)
 
 
 def gate_per_call(kernel: Kernel, name: str) -> None:

@@ -5,6 +5,13 @@ on any device. Every path has static shapes and reads no tensor values (no
 ``nonzero``, boolean indexing or ``.item()``), so it can be captured in a
 CUDA graph and compiled with ``fullgraph=True``.
 
+Three paths, chosen from shapes and the device, never from tensor values:
+grouped (CUDA, bf16, a GPU where ``torch._grouped_mm`` runs: routes sorted by
+expert, one grouped GEMM per stage, each routed expert's weights read once);
+few routes (gather the routed experts' weights); many routes (every local
+expert on every token, then pick). Whether the grouped GEMM runs is detected
+once per device, by a trial call.
+
 Layout (as AITER's): ``w1`` is ``[E, 2*inter, hidden]`` (gate and up stacked)
 or ``[E, inter, hidden]``; ``w2`` is ``[E, hidden, inter]``; ``topk_ids`` int32
 ``[M, topk]``; ``topk_weight`` float32 ``[M, topk]``; ``expert_mask`` a mask
@@ -38,6 +45,8 @@ class GateMode(str, enum.Enum):
     INTERLEAVE = "interleave"  # w1 rows: gate, up, gate, up, ...
 
 
+_GROUPED_MM: Any = getattr(torch, "_grouped_mm", None)  # private in torch: used only where a trial call ran
+_grouped_by_device: dict[tuple[str, int | None], bool] = {}
 _SWIGLU_ALPHA = 1.702
 _SWIGLU_LIMIT = 7.0
 
@@ -68,6 +77,69 @@ def _activate(h: torch.Tensor, inter: int, activation: str, gate_mode: str, swig
     return out if up is None else out * up
 
 
+def _trial_grouped_mm(device: torch.device) -> bool:
+    """Whether ``torch._grouped_mm`` runs on ``device``: asked once, by trying it."""
+    if _GROUPED_MM is None:
+        return False
+    try:
+        a = torch.zeros(32, 32, dtype=torch.bfloat16, device=device)
+        b = torch.zeros(2, 32, 32, dtype=torch.bfloat16, device=device).transpose(1, 2)
+        _GROUPED_MM(a, b, offs=torch.tensor([16, 32], dtype=torch.int32, device=device))
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return False  # no kernel for this GPU or build: the other paths serve
+    return True
+
+
+def _can_group(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> bool:
+    if not x.is_cuda or x.dtype is not torch.bfloat16 or w1.dtype is not torch.bfloat16 or w2.dtype is not torch.bfloat16:
+        return False
+    if x.shape[1] % 16 or w1.shape[1] % 16 or w2.shape[2] % 16:  # the grouped GEMM's alignment
+        return False
+    key = (x.device.type, x.device.index)
+    ok = _grouped_by_device.get(key)
+    if ok is None:
+        ok = _grouped_by_device[key] = _trial_grouped_mm(x.device)
+    return ok
+
+
+def _grouped_routes(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    w2: torch.Tensor,
+    ids: torch.Tensor,
+    weight: torch.Tensor,
+    bias1: torch.Tensor | None,
+    bias2: torch.Tensor | None,
+    act: str,
+    mode: str,
+    swiglu_limit: float | None,
+    doweight_stage1: bool,
+) -> torch.Tensor:
+    """``[M, topk, hidden]`` float32: routes sorted by expert, one grouped GEMM per stage.
+
+    Static shapes, no host sync: the group sizes stay on the device as offsets.
+    The weights go in as transposed views (the layout ``_grouped_mm`` takes), so
+    an expert with no routes is an empty group and its weights are not read.
+    """
+    m, topk = ids.shape
+    hidden = x.shape[1]
+    inter = w2.shape[2]
+    flat = ids.reshape(-1)
+    order = torch.argsort(flat, stable=True)
+    offs = torch.bincount(flat, minlength=w1.shape[0]).cumsum(0).to(torch.int32)
+    h = _GROUPED_MM(x.index_select(0, order // topk), w1.transpose(1, 2), offs=offs).float()
+    sorted_ids = flat.index_select(0, order)
+    if bias1 is not None:
+        h = h + bias1.float().index_select(0, sorted_ids)
+    a = _activate(h, inter, act, mode, swiglu_limit)
+    if doweight_stage1:
+        a = a * weight.reshape(-1).index_select(0, order).unsqueeze(1)
+    y = _GROUPED_MM(a.to(x.dtype), w2.transpose(1, 2), offs=offs).float()
+    if bias2 is not None:
+        y = y + bias2.float().index_select(0, sorted_ids)
+    return torch.empty_like(y).index_copy_(0, order, y).view(m, topk, hidden)
+
+
 def fused_moe(
     hidden_states: torch.Tensor,
     w1: torch.Tensor,
@@ -90,7 +162,10 @@ def fused_moe(
     gate_mode: Any = GateMode.SEPARATED.value,
     no_combine: bool = False,
 ) -> torch.Tensor:
-    """Combined ``[M, hidden]`` output, or per-route unweighted ``[M, topk, hidden]`` with ``no_combine``.
+    """Combined ``[M, hidden]`` output, or per-route ``[M, topk, hidden]`` with ``no_combine``:
+    unweighted, or weighted inside stage 1 with ``doweight_stage1`` (AITER's own
+    no_combine refuses that combination; the reference defines it, as the runner's
+    emulation delivers it).
 
     Matmuls run in the inputs' dtype, activation and combine in float32; the
     result is ``dtype`` (default: the input's dtype).
@@ -100,8 +175,6 @@ def fused_moe(
         raise NotImplementedError(f"the reference fused_moe computes QuantType.No only, not {_name(quant_type)}")
     if any(s is not None for s in (w1_scale, w2_scale, a1_scale, a2_scale)):
         raise NotImplementedError("the reference fused_moe takes no quantisation scales (QuantType.No only)")
-    if no_combine and doweight_stage1:
-        raise NotImplementedError("no_combine returns unweighted routes, so doweight_stage1 must be False (as in AITER)")
     act = _name(activation)
     mode = str(getattr(gate_mode, "value", gate_mode))
     out_dtype = hidden_states.dtype if dtype is None else dtype
@@ -121,7 +194,9 @@ def fused_moe(
     cdt = torch.promote_types(hidden_states.dtype, w1.dtype)
     x = hidden_states.to(cdt)
     n_local = w1.shape[0]
-    if m * topk < n_local:
+    if _can_group(x, w1, w2):
+        routes = _grouped_routes(x, w1, w2, ids, weight, bias1, bias2, act, mode, swiglu_limit, doweight_stage1)
+    elif m * topk < n_local:
         # Few routes: gather the routed experts' weights, [M*topk, ...].
         flat = ids.reshape(-1)
         h = torch.bmm(w1.index_select(0, flat).to(cdt), x.repeat_interleave(topk, 0).unsqueeze(-1)).squeeze(-1).float()

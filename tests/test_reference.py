@@ -83,9 +83,7 @@ def test_reference_matches_the_per_route_loop(m: int, act: str, gate_mode: str, 
 
 
 @pytest.mark.parametrize("m", [1, 7], ids=["gather-path", "dense-path"])
-@pytest.mark.parametrize(
-    ("doweight", "no_combine"), [(False, False), (True, False), (False, True)]
-)  # no_combine with doweight_stage1 is refused, as by AITER: tested below
+@pytest.mark.parametrize(("doweight", "no_combine"), [(False, False), (True, False), (False, True), (True, True)])
 def test_expert_mask(m: int, doweight: bool, no_combine: bool) -> None:
     d = _data(m)
     mask = torch.tensor([1, 0, 1, 1, 0, 1], dtype=torch.int32)
@@ -93,6 +91,18 @@ def test_expert_mask(m: int, doweight: bool, no_combine: bool) -> None:
     got = fused_moe(d["x"], d["w1"][local], d["w2"][local], d["weight"], d["ids"], expert_mask=mask, doweight_stage1=doweight, bias2=d["b2"][local], no_combine=no_combine)
     want = per_route(d["x"], d["w1"][local], d["w2"][local], d["weight"], d["ids"], mask=mask, doweight=doweight, b2=d["b2"][local], no_combine=no_combine)
     torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("m", [1, 7], ids=["gather-path", "dense-path"])
+def test_no_combine_with_doweight_stage1_weights_routes_in_stage_one(m: int) -> None:
+    """AITER's native no_combine refuses doweight_stage1; the reference defines it (the
+    runner's emulation delivers it): each route's output, weighted inside stage 1."""
+    d = _data(m)
+    got = fused_moe(d["x"], d["w1"], d["w2"], d["weight"], d["ids"], doweight_stage1=True, bias2=d["b2"], no_combine=True)
+    want = per_route(d["x"], d["w1"], d["w2"], d["weight"], d["ids"], doweight=True, b2=d["b2"], no_combine=True)
+    torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-5)
+    combined = fused_moe(d["x"], d["w1"], d["w2"], d["weight"], d["ids"], doweight_stage1=True, bias2=d["b2"])
+    torch.testing.assert_close(got.sum(1), combined)
 
 
 def test_swiglu_limit_and_output_dtype() -> None:
@@ -108,7 +118,6 @@ def test_swiglu_limit_and_output_dtype() -> None:
     [
         ({"quant_type": "per_Tensor"}, "computes QuantType.No only"),
         ({"w1_scale": torch.ones(1)}, "takes no quantisation scales"),
-        ({"no_combine": True, "doweight_stage1": True}, "doweight_stage1 must be False"),
         ({"activation": "No"}, "has no activation 'No'"),
     ],
 )

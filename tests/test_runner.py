@@ -44,10 +44,10 @@ def _calls() -> list[dict[str, Any]]:
     return aiter.fused_moe.CALLS  # type: ignore[no-any-return]
 
 
-def _quant_info(**kw: Any) -> AiterMoeQuantInfo:
+def _quant_info(dtype: torch.dtype = torch.float32, **kw: Any) -> AiterMoeQuantInfo:
     g = torch.Generator().manual_seed(1)
-    w1 = torch.randn(E, 2 * INTER, H, generator=g) / 4
-    w2 = torch.randn(E, H, INTER, generator=g) / 4
+    w1 = (torch.randn(E, 2 * INTER, H, generator=g) / 4).to(dtype)
+    w2 = (torch.randn(E, H, INTER, generator=g) / 4).to(dtype)
     return AiterMoeQuantInfo(w13_weight=w1, w2_weight=w2, **kw)
 
 
@@ -66,7 +66,8 @@ def _input(m: int = M, **kw: Any) -> AiterRunnerInput:
 def test_forwards_no_combine_and_extra_kwargs(fake_aiter: Any) -> None:
     fake_aiter(params=WITH_NO_COMBINE, body=BODY, version="0.1.21.dev1")
     runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
-    qi = _quant_info(fused_moe_kwargs={"splitk": 2, "moe_sorting_dispatch_policy": 1})
+    qi = _quant_info(torch.bfloat16, fused_moe_kwargs={"splitk": 2, "moe_sorting_dispatch_policy": 1})
+    assert runner.plan(qi).strategy == "native"  # bf16, QuantType.No, g1u1: inside AITER's limits
     out = runner.run(_input(), qi)
     assert out.hidden_states.shape == (M, K, H)
     (call,) = _calls()
@@ -82,14 +83,14 @@ def test_forwards_no_combine_and_extra_kwargs(fake_aiter: Any) -> None:
 def test_rejects_no_combine_when_unsupported(fake_aiter: Any) -> None:
     fake_aiter(params=LATEST, body=BODY, version="0.1.20.post1")
     with pytest.raises(UnsupportedFeatureError) as info:
-        AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
     err = info.value
     assert isinstance(err, NotImplementedError)
     assert (err.feature, err.distribution, err.version) == ("no_combine", "amd-aiter", "0.1.20.post1")
     message = str(err)
-    assert message.startswith("MoeRunnerConfig(no_combine=True) needs 1 feature(s) not supported by amd-aiter 0.1.20.post1")
+    assert message.startswith("MoeRunnerConfig(no_combine=True, fallback='refuse') needs 1 feature(s) not supported by amd-aiter 0.1.20.post1")
     assert "no_combine: unsupported: not a parameter of fused_moe in amd-aiter 0.1.20.post1" in message
-    assert "Fix: install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), or set no_combine=False." in message
+    assert "Fix: install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), set fallback='emulate'" in message
     assert _calls() == []
 
 
@@ -108,7 +109,7 @@ def test_empty_input_calls_no_kernel_and_keeps_rank(fake_aiter: Any, no_combine:
 def test_empty_input_with_unsupported_no_combine_still_fails_first(fake_aiter: Any) -> None:
     fake_aiter(params=LATEST, body=BODY)
     with pytest.raises(UnsupportedFeatureError, match="no_combine"):
-        AiterRunnerCore(MoeRunnerConfig(no_combine=True)).run(_input(0), _quant_info())
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse")).run(_input(0), _quant_info())
 
 
 # --- kwargs -------------------------------------------------------------------
@@ -340,10 +341,12 @@ def test_the_error_path_survives_odd_values(fake_aiter: Any, change: Any, messag
 
 
 def test_no_combine_with_doweight_stage1_is_refused_at_plan_time(fake_aiter: Any) -> None:
+    """AITER's native no_combine cannot weight routes in stage 1; with fallback='refuse' that
+    is said at plan time (emulation serves it: tests/test_no_combine.py)."""
     fake_aiter(params=WITH_NO_COMBINE, body=BODY)
-    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
-    with pytest.raises(InvalidInputError, match="doweight_stage1=True weights the routes inside the kernel"):
-        runner.plan(_quant_info(doweight_stage1=True))
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
+    with pytest.raises(UnsupportedFeatureError, match=r"no_combine: not served natively: outside the native limits \(doweight_stage1=True\)"):
+        runner.plan(_quant_info(torch.bfloat16, doweight_stage1=True))
     assert _calls() == []
 
 

@@ -1,0 +1,154 @@
+"""no_combine on every build: native inside AITER's limits, emulated through the same fused
+kernel elsewhere, refused only when the caller says so."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import torch
+
+from runners import (
+    AiterMoeQuantInfo,
+    AiterQuantType,
+    AiterRunnerCore,
+    AiterRunnerInput,
+    MoeRunnerConfig,
+    UnsupportedFeatureError,
+)
+from runners.reference import fused_moe as reference
+
+E, H, INTER, K = 8, 32, 16, 2
+# A fake AITER whose fused_moe is the reference, with or without no_combine.
+KERNEL = """
+import runners.reference as _r
+
+def fused_moe(hidden_states, w1, w2, topk_weight, topk_ids, expert_mask=None, activation=None, quant_type=None,
+              doweight_stage1=False{extra}):
+    return _r.fused_moe(hidden_states, w1, w2, topk_weight, topk_ids, expert_mask=expert_mask, activation=activation,
+                        quant_type=quant_type, doweight_stage1=doweight_stage1{forward})
+"""
+WITHOUT = KERNEL.format(extra="", forward="")
+WITH = KERNEL.format(extra=", no_combine=False", forward=", no_combine=no_combine")
+
+
+def _io(m: int, dtype: torch.dtype = torch.bfloat16, **qi_kw: Any) -> tuple[AiterRunnerInput, AiterMoeQuantInfo]:
+    g = torch.Generator().manual_seed(m)
+    ids = torch.stack([torch.randperm(E, generator=g)[:K] for _ in range(m)]) if m else torch.zeros(0, K)
+    ri = AiterRunnerInput(
+        hidden_states=torch.randn(m, H, generator=g).to(dtype),
+        topk_ids=ids.to(torch.int32),
+        topk_weights=torch.rand(m, K, generator=g),
+    )
+    qi = AiterMoeQuantInfo(
+        w13_weight=(torch.randn(E, 2 * INTER, H, generator=g) / 4).to(dtype),
+        w2_weight=(torch.randn(E, H, INTER, generator=g) / 4).to(dtype),
+        **qi_kw,
+    )
+    return ri, qi
+
+
+def _native(ri: AiterRunnerInput, qi: AiterMoeQuantInfo) -> torch.Tensor:
+    return reference(
+        ri.hidden_states, qi.w13_weight, qi.w2_weight, ri.topk_weights, ri.topk_ids,
+        expert_mask=qi.expert_mask, doweight_stage1=qi.doweight_stage1, no_combine=True,
+    )  # fmt: skip
+
+
+MASK = torch.tensor([1, 0, 1, 1, 1, 0, 1, 1], dtype=torch.int32)
+
+
+@pytest.mark.parametrize("m", [0, 1, 7, 64])
+@pytest.mark.parametrize(
+    "qi_kw",
+    [{}, {"expert_mask": MASK}, {"doweight_stage1": True}],
+    ids=["plain", "expert-mask", "doweight-stage1"],
+)
+def test_emulated_equals_the_reference_native_output_bitwise(fake_aiter: Any, m: int, qi_kw: dict[str, Any]) -> None:
+    fake_aiter(fused_moe_source=WITHOUT)
+    ri, qi = _io(m, **qi_kw)
+    if "expert_mask" in qi_kw:  # local experts only
+        local = MASK.nonzero().flatten()
+        qi = AiterMoeQuantInfo(w13_weight=qi.w13_weight[local], w2_weight=qi.w2_weight[local], expert_mask=MASK)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    assert runner.plan(qi).strategy == "emulated"
+    got = runner.run(ri, qi).hidden_states
+    assert got.shape == (m, K, H)
+    assert torch.equal(got, _native(ri, qi))
+
+
+def test_doweight_stage1_means_routes_weighted_in_stage_one(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=WITHOUT)
+    ri, qi = _io(5, torch.float32, doweight_stage1=True)
+    routes = AiterRunnerCore(MoeRunnerConfig(no_combine=True)).run(ri, qi).hidden_states
+    unweighted = AiterRunnerCore(MoeRunnerConfig(no_combine=True)).run(ri, _io(5, torch.float32)[1]).hidden_states
+    # No bias: weighting in stage 1 is the route weight times the unweighted route.
+    torch.testing.assert_close(routes, unweighted * ri.topk_weights.unsqueeze(-1), rtol=1e-5, atol=1e-5)
+
+
+def test_native_inside_the_limits_emulated_outside(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=WITH)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    ri, qi = _io(7)
+    plan = runner.plan(qi)
+    assert (plan.strategy, plan.kwargs.get("no_combine")) == ("native", True)
+    assert torch.equal(runner.run(ri, qi).hidden_states, _native(ri, qi))
+    for outside, why in [
+        ({"quant_type": AiterQuantType.PER_TOKEN}, "QuantType.per_Token"),
+        ({"doweight_stage1": True}, "doweight_stage1=True"),
+        ({"expert_mask": MASK}, "an expert_mask"),
+    ]:
+        other = AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight, **outside)
+        plan = runner.plan(other)
+        assert plan.strategy == "emulated" and why in plan.why and "no_combine" not in plan.kwargs
+    assert runner.plan(_io(7, torch.float32)[1]).strategy == "emulated"  # float32 weights
+
+
+def test_the_emulated_call_is_one_kernel_call_with_routes_as_rows(fake_aiter: Any) -> None:
+    fake_aiter(params="hidden_states, w1, w2, topk_weight, topk_ids, activation=None, quant_type=None",
+               body="CALLS.append(dict(locals()))\nreturn hidden_states.new_zeros(hidden_states.shape)")  # fmt: skip
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    ri, qi = _io(3, quant_type=AiterQuantType.PER_TOKEN)  # quantised: emulation serves it too
+    out = runner.run(ri, qi).hidden_states
+    import aiter.fused_moe
+
+    (call,) = aiter.fused_moe.CALLS  # type: ignore[attr-defined]
+    assert out.shape == (3, K, H)
+    assert call["hidden_states"].shape == (3 * K, H) and torch.equal(call["hidden_states"][1], ri.hidden_states[0])
+    assert call["topk_ids"].shape == (3 * K, 1) and torch.equal(call["topk_ids"].flatten(), ri.topk_ids.flatten())
+    assert torch.equal(call["topk_weight"], torch.ones(3 * K, 1))
+
+
+def test_fallback_refuse_keeps_the_error_before_any_call(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=WITHOUT)
+    with pytest.raises(UnsupportedFeatureError, match="no_combine: unsupported"):
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
+
+
+def test_the_strategy_is_visible(fake_aiter: Any, caplog: pytest.LogCaptureFixture) -> None:
+    fake_aiter(fused_moe_source=WITHOUT)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    assert "no_combine=emulated" in repr(runner)
+    offers = runner.describe()
+    assert offers["no_combine"].how == "emulated"
+    assert offers["quant_type=PER_1X32"].how == "native" and offers["gate_mode"].how == "unsupported"
+    with caplog.at_level(logging.INFO, logger="runners"):
+        for m in (1, 2, 3):
+            runner.run(*_io(m))  # three quant infos, one reason: said once
+    said = [r for r in caplog.records if r.name == "runners"]
+    assert len(said) == 1 and said[0].getMessage().startswith("no_combine is emulated: ")
+
+
+def test_emulated_compiles_with_fullgraph(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=WITHOUT)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    ri, qi = _io(6)
+
+    def layer(x: torch.Tensor, ids: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return runner.run(AiterRunnerInput(hidden_states=x, topk_ids=ids, topk_weights=w), qi).hidden_states
+
+    eager = layer(ri.hidden_states, ri.topk_ids, ri.topk_weights)
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, fullgraph=True, backend="eager")  # a graph break raises here
+    assert torch.equal(compiled(ri.hidden_states, ri.topk_ids, ri.topk_weights), eager)
