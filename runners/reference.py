@@ -126,7 +126,9 @@ def _grouped_routes(
     inter = w2.shape[2]
     flat = ids.reshape(-1)
     order = torch.argsort(flat, stable=True)
-    offs = torch.bincount(flat, minlength=w1.shape[0]).cumsum(0).to(torch.int32)
+    # Group ends; bincount would ask the host for its size, which breaks graph capture.
+    counts = torch.zeros(w1.shape[0], dtype=torch.int32, device=x.device)
+    offs = counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.int32)).cumsum(0, dtype=torch.int32)
     h = _GROUPED_MM(x.index_select(0, order // topk), w1.transpose(1, 2), offs=offs).float()
     sorted_ids = flat.index_select(0, order)
     if bias1 is not None:
