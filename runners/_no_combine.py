@@ -69,7 +69,23 @@ def choose(
 
 
 def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool) -> Callable[..., torch.Tensor]:
-    """``fn`` with per-route outputs: one allocation for the expanded rows, no host sync."""
+    """``fn`` with per-route outputs: one allocation for the expanded rows, no host sync.
+
+    The unit route weights come from a contiguous buffer of ones kept per device
+    (kernels read ``topk_weight`` as dense memory, so a stride-0 view will not
+    do), grown when a larger M comes, and never while a CUDA graph is being
+    captured: a buffer filled inside a capture holds ones only on replay.
+    """
+    ones: dict[torch.device, torch.Tensor] = {}
+
+    def unit_weights(n: int, like: torch.Tensor) -> torch.Tensor:
+        buf = ones.get(like.device)
+        if buf is not None and buf.shape[0] >= n:
+            return buf[:n]
+        grown = torch.ones(max(n, 2 * (0 if buf is None else buf.shape[0])), 1, dtype=torch.float32, device=like.device)
+        if not (like.is_cuda and torch.cuda.is_current_stream_capturing()):
+            ones[like.device] = grown
+        return grown[:n]
 
     def fused_moe_per_route(
         hidden_states: torch.Tensor,
@@ -83,10 +99,7 @@ def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool) -> Callable[..
         topk = topk_ids.shape[1]
         rows = hidden_states.unsqueeze(1).expand(m, topk, hidden).reshape(m * topk, hidden)
         ids = topk_ids.reshape(m * topk, 1)
-        if weighted:
-            weights = topk_weight.reshape(m * topk, 1)
-        else:
-            weights = torch.ones(m * topk, 1, dtype=topk_weight.dtype, device=topk_weight.device)
+        weights = topk_weight.reshape(m * topk, 1) if weighted else unit_weights(m * topk, topk_weight)
         return fn(rows, w1, w2, weights, ids, **kwargs).view(m, topk, -1)
 
     return fused_moe_per_route

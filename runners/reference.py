@@ -231,6 +231,8 @@ def fused_moe(
         routes = routes * valid
     if no_combine:
         return routes.to(out_dtype)
+    if topk == 1:  # one route a row (as the runner's no_combine emulation sends): no sum to take
+        return (routes[:, 0] if doweight_stage1 else routes[:, 0] * weight).to(out_dtype)
     if doweight_stage1:
         return routes.sum(1).to(out_dtype)
     return (routes * weight.unsqueeze(-1)).sum(1).to(out_dtype)
