@@ -97,9 +97,9 @@ def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool) -> Callable[..
     ) -> torch.Tensor:
         m, hidden = hidden_states.shape
         topk = topk_ids.shape[1]
-        rows = hidden_states.unsqueeze(1).expand(m, topk, hidden).reshape(m * topk, hidden)
-        ids = topk_ids.reshape(m * topk, 1)
-        weights = topk_weight.reshape(m * topk, 1) if weighted else unit_weights(m * topk, topk_weight)
-        return fn(rows, w1, w2, weights, ids, **kwargs).view(m, topk, -1)
+        n = m * topk
+        rows = hidden_states.unsqueeze(1).expand(m, topk, hidden).reshape(n, hidden)
+        weights = topk_weight.reshape(n, 1) if weighted else unit_weights(n, topk_weight)
+        return fn(rows, w1, w2, weights, topk_ids.reshape(n, 1), **kwargs).view(m, topk, -1)
 
     return fused_moe_per_route

@@ -129,7 +129,8 @@ def _grouped_routes(
     # Group ends; bincount would ask the host for its size, which breaks graph capture.
     counts = torch.zeros(w1.shape[0], dtype=torch.int32, device=x.device)
     offs = counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.int32)).cumsum(0, dtype=torch.int32)
-    h = _GROUPED_MM(x.index_select(0, order // topk), w1.transpose(1, 2), offs=offs).float()
+    tokens = order if topk == 1 else order // topk  # the token of each sorted route
+    h = _GROUPED_MM(x.index_select(0, tokens), w1.transpose(1, 2), offs=offs).float()
     sorted_ids = flat.index_select(0, order)
     if bias1 is not None:
         h = h + bias1.float().index_select(0, sorted_ids)
