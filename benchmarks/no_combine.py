@@ -5,6 +5,7 @@ to a build without ``no_combine``: every route as its own row through the same
 ``fused_moe`` with ``topk == 1`` (``runners._no_combine.emulating``). For each M:
 
 - time per call of each (CUDA events; rounds interleaved), and emulated / native;
+- the same for CUDA-graph replay (no host launch cost: the GPU work alone);
 - whether the outputs are bitwise equal, eagerly and after CUDA-graph replay;
 - the extra peak memory of emulation (``torch.cuda.max_memory_allocated``);
 - at the smallest M, the reference against a device-to-device copy of the routed
@@ -48,7 +49,7 @@ def _time(device: torch.device, fn: Callable[[], object], iters: int) -> float:
     return begin.elapsed_time(end) / 1e3 / iters
 
 
-def _graph_equal(fn: Callable[[], torch.Tensor], eager: torch.Tensor) -> bool:
+def _graph(fn: Callable[[], torch.Tensor]) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -59,7 +60,7 @@ def _graph_equal(fn: Callable[[], torch.Tensor], eager: torch.Tensor) -> bool:
         out = fn()
     graph.replay()
     torch.cuda.synchronize()
-    return bool(torch.equal(out, eager))
+    return graph, out
 
 
 def main() -> int:
@@ -71,7 +72,7 @@ def main() -> int:
     p.add_argument("--inter", type=int, default=1408)
     p.add_argument("--tokens", default="1,4,16,64,256")
     p.add_argument("--iters", type=int, default=50, help="calls per timed burst")
-    p.add_argument("--rounds", type=int, default=7, help="interleaved bursts per candidate")
+    p.add_argument("--rounds", type=int, default=15, help="interleaved bursts per candidate")
     args = p.parse_args()
     device = torch.device(args.device)
     dtype = torch.bfloat16
@@ -86,7 +87,7 @@ def main() -> int:
     grouped = reference._can_group(torch.zeros(1, h, device=device, dtype=dtype), w1, w2)
     print(f"{name}, torch {torch.__version__}, E={e} topk={k} hidden={h} inter={i} bf16, "
           f"grouped GEMM path: {'yes' if grouped else 'no'}; {args.rounds} rounds x {args.iters} calls, medians")  # fmt: skip
-    print(f"{'M':>5} {'native us':>10} {'emulated us':>12} {'emu/native':>10} {'bitwise':>8} {'graph':>6} {'extra MiB':>9}")
+    print(f"{'M':>5} {'native us':>10} {'emulated us':>12} {'emu/native':>10} {'graph emu/native':>16} {'bitwise':>8} {'graph':>6} {'extra MiB':>9}")
     first_native = float("nan")
     for m in [int(t) for t in args.tokens.split(",")]:
         x = torch.randn(m, h, generator=g).to(device, dtype)
@@ -104,9 +105,15 @@ def main() -> int:
             native(), emulated()
         bitwise = bool(torch.equal(want, got))
         graph = "n/a"
-        extra = float("nan")
+        extra = graph_ratio = float("nan")
         if cuda:
-            graph = "yes" if _graph_equal(native, want) and _graph_equal(emulated, got) else "NO"
+            (g_native, out_native), (g_emulated, out_emulated) = _graph(native), _graph(emulated)
+            graph = "yes" if torch.equal(out_native, want) and torch.equal(out_emulated, got) else "NO"
+            replays: tuple[list[float], list[float]] = ([], [])
+            for _ in range(args.rounds):
+                replays[0].append(_time(device, g_native.replay, args.iters))
+                replays[1].append(_time(device, g_emulated.replay, args.iters))
+            graph_ratio = statistics.median(a / b for a, b in zip(replays[1], replays[0]))
             torch.cuda.synchronize()
             peaks = []
             for fn in (native, emulated):
@@ -125,7 +132,7 @@ def main() -> int:
         tn, te = statistics.median(t_native), statistics.median(t_emulated)
         if first_native != first_native:  # nan: the smallest M comes first
             first_native = tn
-        print(f"{m:>5} {tn * 1e6:>10.1f} {te * 1e6:>12.1f} {ratio:>10.3f} {'yes' if bitwise else 'NO':>8} {graph:>6} {extra:>9.1f}")
+        print(f"{m:>5} {tn * 1e6:>10.1f} {te * 1e6:>12.1f} {ratio:>10.3f} {graph_ratio:>16.3f} {'yes' if bitwise else 'NO':>8} {graph:>6} {extra:>9.1f}")
 
     # The floor at the smallest M: read each routed expert's weights once (k distinct experts).
     routed = torch.arange(k, device=device)
