@@ -232,8 +232,14 @@ def render(report: CapabilityReport) -> str:
     text += "\nfeatures (of the build):\n"
     width = max(len(n) for n in report.features)
     for name, f in report.features.items():
-        text += f"  {f.support.value.ljust(11)}  {name.ljust(width)}  {f.detail}\n"
+        note = _NOTES.get(name, "") if f.support is not Support.SUPPORTED else ""
+        text += f"  {f.support.value.ljust(11)}  {name.ljust(width)}  {f.detail}{note}\n"
     return text + _hardware(report)
+
+
+_NOTES = {
+    "no_combine": " (runners.AiterRunnerCore emulates it through the same fused kernel: MoeRunnerConfig(no_combine=True))",
+}
 
 
 def _hardware(report: CapabilityReport) -> str:

@@ -50,7 +50,7 @@ def main() -> None:
         warnings.simplefilter("always")
         agreement = capabilities.agree()
         try:
-            AiterRunnerCore(MoeRunnerConfig(no_combine=True), report=agreement.report)
+            AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"), report=agreement.report)
         except capabilities.CapabilityError as exc:  # recorded for the test to compare across ranks
             error = {"type": type(exc).__name__, "message": str(exc)}
     dist.barrier()

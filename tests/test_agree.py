@@ -73,7 +73,7 @@ def test_three_ranks_one_lacking_no_combine(tmp_path: Path) -> None:
     errors = [r["error"] for r in results]
     assert errors[0] is not None and errors[1] == errors[0] and errors[2] == errors[0]  # the same error everywhere
     assert errors[0]["type"] == "UnsupportedFeatureError"
-    assert "MoeRunnerConfig(no_combine=True) needs 1 feature(s)" in errors[0]["message"]
+    assert "MoeRunnerConfig(no_combine=True, fallback='refuse') needs 1 feature(s)" in errors[0]["message"]
     assert "rank 2 (amd-aiter 0.1.20.post1)" in errors[0]["message"]
 
 

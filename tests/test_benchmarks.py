@@ -28,3 +28,16 @@ def test_gpu_dispatch_benchmark_runs_on_cpu() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "run/direct" in done.stdout and "n/a (cpu)" in done.stdout
+
+
+def test_no_combine_benchmark_runs_on_cpu() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "no_combine.py"), "--device", "cpu", "--tokens", "1,16",
+         "--experts", "8", "--hidden", "64", "--inter", "32", "--iters", "2", "--rounds", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "emu/native" in lines[1] and len(lines) == 5
+    assert all(line.split()[5] == "yes" for line in lines[2:4])  # bitwise equal at each M
+    assert "device-to-device copy" in lines[4]

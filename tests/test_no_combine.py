@@ -152,3 +152,15 @@ def test_emulated_compiles_with_fullgraph(fake_aiter: Any) -> None:
     torch._dynamo.reset()
     compiled = torch.compile(layer, fullgraph=True, backend="eager")  # a graph break raises here
     assert torch.equal(compiled(ri.hidden_states, ri.topk_ids, ri.topk_weights), eager)
+
+
+def test_the_text_report_says_the_runner_can_emulate_it(fake_aiter: Any) -> None:
+    import io
+
+    from capabilities._cli import main
+
+    fake_aiter(fused_moe_source=WITHOUT)
+    out = io.StringIO()
+    assert main([], stdout=out, stderr=io.StringIO()) == 0
+    (line,) = [line for line in out.getvalue().splitlines() if line.split()[1:2] == ["no_combine"]]
+    assert line.split()[0] == "unsupported" and "runners.AiterRunnerCore emulates it through the same fused kernel" in line
