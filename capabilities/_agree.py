@@ -195,6 +195,8 @@ def merge(reports: Sequence[CapabilityReport]) -> Agreement:
         kernels=first.kernels,
         arch_features=_arch_features(reports),
         jit=first.jit,
+        entry_points=first.entry_points,  # rank 0's reading; each entry feature above is agreed
+        enum_values=first.enum_values,
     )
     return Agreement(report=report, differences=tuple(sorted(differences, key=lambda d: d.feature)), ranks=tuple(r.aiter for r in reports))
 

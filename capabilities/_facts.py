@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _distribution, _gpu, _kernels, _runtime, _static
+from . import _distribution, _gpu, _kernels, _resolve, _runtime, _static
+from ._entry_catalog import ENTRY_POINTS
 from ._model import Environment, SignatureReading
 
 
@@ -30,6 +31,7 @@ class Facts:
     gpus: _gpu.GpuFacts
     kernels: _kernels.KernelFacts | None  # None: no aiter package to read
     named_archs: tuple[str, ...] = ()  # --arch / probe(arch=...): decide for these, not the live GPUs
+    entry_points: dict[str, _resolve.Resolution] | None = None  # None: no aiter package to read
 
 
 def environment() -> Environment:
@@ -102,12 +104,17 @@ def collect(
     loc = _distribution.locate(None if aiter_path is None else [aiter_path])
     static = _read_static(loc)
     kernels = None
+    entry_points = None
     if loc.package_dir is None:
         enums = _static.EnumResult(None, {}, "not read: no aiter package")
     else:
         enums = _static.read_enums(loc.package_dir.parent)
         if loc.fused_moe.kind != "missing" or loc.has_jit:
             kernels = _kernels.read_kernels(loc.package_dir, static.tree)
+            resolver = _resolve.Resolver(loc.package_dir)
+            if static.tree is not None and static.source is not None and loc.fused_moe.path is not None:
+                resolver.seed(f"{loc.package_dir.name}.fused_moe", static.source, static.tree, loc.fused_moe.path)
+            entry_points = {name: resolver.resolve(name) for name in ENTRY_POINTS}
     return Facts(
         loc,
         static,
@@ -117,4 +124,5 @@ def collect(
         _gpu.read_gpus(),
         kernels,
         arch,
+        entry_points,
     )

@@ -19,10 +19,12 @@ from typing import Literal
 
 from . import _catalog
 from ._distribution import Located
+from ._entry_catalog import ENTRY_POINTS
 from ._facts import Facts
 from ._model import (
     AiterIdentity,
     AiterStatus,
+    EntryPoint,
     Evidence,
     Feature,
     FeatureSource,
@@ -30,6 +32,8 @@ from ._model import (
     Parameter,
     SignatureReading,
     Support,
+    named_parameter,
+    var_keyword,
 )
 
 _AMD = "AMD's AITER is the distribution 'amd-aiter'"
@@ -136,7 +140,7 @@ def _merge_defaults(static: SignatureReading, runtime: tuple[Parameter, ...]) ->
     for p in runtime:
         s = by_name.get(p.name)
         if s is not None and s.kind is p.kind and (s.default is None) == (p.default is None):
-            p = Parameter(name=p.name, kind=p.kind, default=s.default)
+            p = Parameter(name=p.name, kind=p.kind, default=s.default, used=s.used)
         out.append(p)
     return tuple(out)
 
@@ -200,6 +204,41 @@ def _tried(ev: Evidence) -> FeatureSource:
     return "static_signature" if ev.runtime is None else "runtime_signature"
 
 
+def _keyword(
+    params: tuple[Parameter, ...], source: FeatureSource, who: str, name: str, since: str
+) -> Feature:
+    """Whether a function with ``params`` takes ``name`` by keyword, and whether it reads it."""
+    p = named_parameter(params, name)
+    if p is not None and p.kind.by_keyword:
+        default = "" if p.default is None else f", default {p.default}"
+        ignored = "; accepted and ignored: its body never reads it" if p.used is False else ""
+        return Feature(
+            support=Support.SUPPORTED,
+            source=source,
+            detail=f"{who} takes '{name}' by keyword ({p.kind.value}{default}){ignored}",
+            used=p.used,
+        )
+    if p is not None:
+        return Feature(
+            support=Support.UNSUPPORTED,
+            source=source,
+            detail=f"'{name}' is {p.kind.value.replace('_', '-')} in {who}, so it cannot be passed by keyword",
+        )
+    var_kw = var_keyword(params)
+    if var_kw is not None:
+        return Feature(
+            support=Support.UNKNOWN,
+            source=source,
+            detail=f"'{name}' is not a named parameter of {who}, which takes **{var_kw}: "
+            "whether it honours the name cannot be known without running it",
+        )
+    return Feature(
+        support=Support.UNSUPPORTED,
+        source=source,
+        detail=f"not a parameter of {who}{since}; install an AITER build that has it",
+    )
+
+
 def decide_parameter(ident: AiterIdentity, fused: FusedMoe | None, ev: Evidence, name: str) -> Feature:
     """The answer for one keyword ``name`` of ``fused_moe``, catalogued or not."""
     blocked = _no_aiter(ident)
@@ -207,34 +246,57 @@ def decide_parameter(ident: AiterIdentity, fused: FusedMoe | None, ev: Evidence,
         return blocked
     if fused is None:
         return Feature(support=Support.UNKNOWN, source=_tried(ev), detail=ev.unknown_reason or "no signature was read")
-    who = f"fused_moe in {ident.describe()}"
-    p = fused.get(name)
-    if p is not None and p.kind.by_keyword:
-        default = "" if p.default is None else f", default {p.default}"
-        return Feature(
-            support=Support.SUPPORTED,
-            source=fused.source,
-            detail=f"{who} takes '{name}' by keyword ({p.kind.value}{default})",
-        )
-    if p is not None:
+    return _keyword(fused.parameters, fused.source, f"fused_moe in {ident.describe()}", name, _since(name))
+
+
+# --- entry points besides fused_moe: "<function>" and "<function>.<parameter>" ----------
+
+SHORT: dict[str, str] = {dotted.rsplit(".", 1)[1]: dotted for dotted in ENTRY_POINTS}
+
+
+def _entry_since(dotted: str, parameter: str | None = None) -> str:
+    first, params = ENTRY_POINTS[dotted]
+    when = first if parameter is None else params.get(parameter)
+    if when is None:
+        return ""
+    return " (first in AITER main, after the last release)" if when == "HEAD" else f" (first released in {when})"
+
+
+def decide_entry(ident: AiterIdentity, dotted: str, ep: EntryPoint | None, parameter: str | None = None) -> Feature:
+    """``topk_softmax`` (it resolves) or ``topk_softmax.need_renorm`` (it takes the keyword)."""
+    blocked = _no_aiter(ident)
+    if blocked is not None:
+        return blocked
+    short = dotted.rsplit(".", 1)[1]
+    if ep is None or ep.status == "unknown":
+        why = "no aiter package was read" if ep is None else ep.detail
+        return Feature(support=Support.UNKNOWN, source="static_signature", detail=why)
+    if ep.status == "missing":
         return Feature(
             support=Support.UNSUPPORTED,
-            source=fused.source,
-            detail=f"'{name}' is {p.kind.value.replace('_', '-')} in {who}, so it cannot be passed by keyword",
+            source="static_signature",
+            detail=f"{dotted} does not resolve in {ident.describe()} ({ep.detail}){_entry_since(dotted)}; "
+            "install an AITER build that has it",
         )
-    var_kw = fused.var_keyword
-    if var_kw is not None:
-        return Feature(
-            support=Support.UNKNOWN,
-            source=fused.source,
-            detail=f"'{name}' is not a named parameter of {who}, which takes **{var_kw}: "
-            "whether it honours the name cannot be known without running it",
-        )
-    return Feature(
-        support=Support.UNSUPPORTED,
-        source=fused.source,
-        detail=f"not a parameter of {who}{_since(name)}; install an AITER build that has it",
-    )
+    if parameter is None:
+        return Feature(support=Support.SUPPORTED, source="static_signature", detail=ep.detail)
+    who = f"{short} in {ident.describe()}"
+    return _keyword(ep.parameters or (), "static_signature", who, parameter, _entry_since(dotted, parameter))
+
+
+def decide_entries(ident: AiterIdentity, entry_points: Mapping[str, EntryPoint]) -> dict[str, Feature]:
+    out: dict[str, Feature] = {}
+    for dotted, (_, catalogued) in ENTRY_POINTS.items():
+        if dotted == "aiter.fused_moe.fused_moe":
+            continue  # its features are the bare names; "fused_moe.<p>" is an alias of them
+        short = dotted.rsplit(".", 1)[1]
+        ep = entry_points.get(dotted)
+        out[short] = decide_entry(ident, dotted, ep)
+        found = () if ep is None else ep.parameters or ()
+        names = list(catalogued) + [p.name for p in found if p.name not in catalogued]
+        for name in names:
+            out[f"{short}.{name}"] = decide_entry(ident, dotted, ep, name)
+    return out
 
 
 def decide_member(
@@ -276,10 +338,23 @@ def decide_all(
 
 
 def decide_unlisted(
-    ident: AiterIdentity, fused: FusedMoe | None, enums: Mapping[str, tuple[str, ...]], ev: Evidence, name: str
+    ident: AiterIdentity,
+    fused: FusedMoe | None,
+    enums: Mapping[str, tuple[str, ...]],
+    ev: Evidence,
+    name: str,
+    entry_points: Mapping[str, EntryPoint] | None = None,
 ) -> Feature:
-    """A name the report does not list: an enum member it lacks, or a keyword it may take."""
+    """A name the report does not list: an enum member it lacks, a keyword it may take, or
+    ``<function>.<keyword>`` of an entry point."""
     enum, dot, member = name.partition(".")
+    if dot and enum == "fused_moe":
+        return decide_parameter(ident, fused, ev, member)
+    if dot and enum in SHORT:
+        dotted = SHORT[enum]
+        return decide_entry(ident, dotted, (entry_points or {}).get(dotted), member)
+    if not dot and name in SHORT:
+        return decide_entry(ident, SHORT[name], (entry_points or {}).get(SHORT[name]))
     if dot:
         if enum not in _catalog.ENUMS and enum not in enums:
             blocked = _no_aiter(ident)

@@ -135,11 +135,21 @@ class AiterIdentity(Frozen):
 
 
 class Parameter(Frozen):
-    """One parameter: ``default`` is its source text (``None``: it has no default)."""
+    """One parameter: ``default`` is its source text (``None``: it has no default);
+    ``used`` whether the function's body reads it (``False``: accepted and ignored)."""
 
     name: str
     kind: ParameterKind
     default: str | None
+    used: bool | None = None  # read by the body; None: cannot be told (or not looked at)
+
+
+def named_parameter(params: tuple[Parameter, ...], name: str) -> Parameter | None:
+    return next((p for p in params if p.name == name and p.kind not in (ParameterKind.VAR_POSITIONAL, ParameterKind.VAR_KEYWORD)), None)
+
+
+def var_keyword(params: tuple[Parameter, ...]) -> str | None:
+    return next((p.name for p in params if p.kind is ParameterKind.VAR_KEYWORD), None)
 
 
 class FusedMoe(Frozen):
@@ -154,15 +164,12 @@ class FusedMoe(Frozen):
 
     def get(self, name: str) -> Parameter | None:
         """The named (not ``*args`` / ``**kwargs``) parameter ``name``, if any."""
-        for p in self.parameters:
-            if p.name == name and p.kind not in (ParameterKind.VAR_POSITIONAL, ParameterKind.VAR_KEYWORD):
-                return p
-        return None
+        return named_parameter(self.parameters, name)
 
     @property
     def var_keyword(self) -> str | None:
         """The name of the ``**kwargs`` catch-all, if there is one."""
-        return next((p.name for p in self.parameters if p.kind is ParameterKind.VAR_KEYWORD), None)
+        return var_keyword(self.parameters)
 
 
 class SignatureReading(Frozen):
@@ -188,11 +195,31 @@ class Evidence(Frozen):
 
 
 class Feature(Frozen):
-    """One answer: ``support``, which probe gave it, and why, in words."""
+    """One answer: ``support``, which probe gave it, and why, in words; for a parameter,
+    ``used`` says whether the body reads it (``False``: accepted and ignored)."""
 
     support: Support
     source: FeatureSource
     detail: str
+    used: bool | None = None
+
+
+class EntryPoint(Frozen):
+    """One public AITER function as resolved from source: where, how decorated, its parameters."""
+
+    status: Literal["resolved", "missing", "unknown"]
+    file: str | None  # relative to the folder holding aiter/
+    decorators: tuple[str, ...]
+    parameters: tuple[Parameter, ...] | None
+    detail: str
+
+    def get(self, name: str) -> Parameter | None:
+        """The named (not ``*args`` / ``**kwargs``) parameter ``name``, if any."""
+        return named_parameter(self.parameters or (), name)
+
+    @property
+    def var_keyword(self) -> str | None:
+        return var_keyword(self.parameters or ())
 
 
 class Environment(Frozen):

@@ -14,6 +14,7 @@ from ._model import (
     AiterIdentity,
     AiterStatus,
     Archs,
+    EntryPoint,
     Environment,
     Evidence,
     Feature,
@@ -48,6 +49,8 @@ class CapabilityReport(Frozen):
     kernels: Kernels
     arch_features: FrozenMap[FrozenMap[Feature]]
     jit: Jit
+    entry_points: FrozenMap[EntryPoint]
+    enum_values: FrozenMap[FrozenMap[int | None]]
 
     @field_validator("schema_version")
     @classmethod
@@ -65,7 +68,9 @@ class CapabilityReport(Frozen):
         lower it: the weakest answer stands, and its detail names the arch.
         """
         listed = self.features.get(name)
-        build = listed if listed is not None else _features.decide_unlisted(self.aiter, self.fused_moe, self.enums, self.evidence, name)
+        build = listed
+        if build is None:
+            build = _features.decide_unlisted(self.aiter, self.fused_moe, self.enums, self.evidence, name, self.entry_points)
         if build.support is not Support.SUPPORTED:
             return build
         answers = [self.arch_features[a][name] for a in self.archs.names if name in self.arch_features.get(a, {})]
@@ -81,7 +86,11 @@ def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> Ca
     ident = _features.identity(facts) if identity is None else identity
     fused, ev = _features.evidence(facts, ident)
     enums, _, _ = _features.enums(facts)
-    features = _features.decide_all(ident, fused, enums, ev)
+    entry_points = {
+        name: EntryPoint(status=r.status, file=r.file, decorators=r.decorators, parameters=r.parameters, detail=r.detail)
+        for name, r in (facts.entry_points or {}).items()
+    }
+    features = _features.decide_all(ident, fused, enums, ev) | _features.decide_entries(ident, entry_points)
     archs = _arch.select_archs(facts)
     shipped = tuple(facts.kernels.archs) if facts.kernels is not None else ()
     # Decided for the target archs; with none (no GPU, no --arch), for every arch the build ships.
@@ -98,6 +107,8 @@ def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> Ca
         kernels=_arch.kernels_section(facts.kernels),
         arch_features=_arch.arch_features(ident, features, facts.kernels, considered),
         jit=_arch.jit_section(facts.kernels),
+        entry_points=entry_points,
+        enum_values=facts.enums.values if ident.status not in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR) else {},
     )
 
 

@@ -8,9 +8,12 @@ decorator, a rebinding, a namespace rewritten at run time), the answer is
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import re
-from dataclasses import dataclass
+import types
+from dataclasses import dataclass, field
+from typing import cast
 from pathlib import Path
 
 from ._model import Parameter, ParameterKind, SignatureReading
@@ -19,13 +22,7 @@ from ._model import Parameter, ParameterKind, SignatureReading
 _SIGNATURE_ATTRS = frozenset({"__signature__", "__wrapped__", "__code__", "__defaults__", "__kwdefaults__"})
 # Calls that can rebind any module name at run time.
 _DYNAMIC_CALLS = frozenset({"globals", "vars", "exec", "eval", "setattr"})
-# A cheap textual pre-check: without one of these the full walk cannot find anything.
-_DYNAMIC_CALL_TEXT = r"\b(?:globals|vars|exec|eval|setattr)\s*\(|\bsys\s*\.\s*modules\b"
-
-
-def _dynamic_text(function: str) -> re.Pattern[str]:
-    name = re.escape(function)
-    return re.compile(rf"{_DYNAMIC_CALL_TEXT}|\bglobal\b[^\n]*\b{name}\b|\b{name}\s*\.\s*__\w+__\s*=")
+_DYNAMIC_TEXT = re.compile(r"\b(?:globals|vars|exec|eval|setattr)\s*\(|\bsys\s*\.\s*modules\b|\bglobal\s|\.\s*__\w+__\s*=")
 # The tokenizer's line breaks: \f and \u2028 are not among them (str.splitlines thinks otherwise).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PARSE_ERRORS = (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError, LookupError)
@@ -36,6 +33,7 @@ class StaticResult:
     reading: SignatureReading
     unreadable: str | None  # set when the file exists but cannot be read or parsed
     tree: ast.Module | None = None  # the parsed module, for readers of its other tables
+    source: str | None = None
 
 
 def parse_file(path: Path) -> tuple[str, ast.Module] | str:
@@ -62,11 +60,11 @@ def read_signature(path: Path, function: str = "fused_moe") -> StaticResult:
         node, why, note = _find_definition(tree, source, function, path.name)
         if node is None:
             return StaticResult(SignatureReading(parameters=None, error=why), unreadable=None, tree=tree)
-        params = _parameters(node, source)
+        params = with_usage(node, _parameters(node, source))
     except (RecursionError, MemoryError) as exc:  # pathological nesting: the walk gives up, so do we
         why = f"{path.name} is too deeply nested to analyse: {type(exc).__name__}"
         return StaticResult(SignatureReading(parameters=None, error=why), unreadable=None)
-    return StaticResult(SignatureReading(parameters=params, error=None, note=note), unreadable=None, tree=tree)
+    return StaticResult(SignatureReading(parameters=params, error=None, note=note), unreadable=None, tree=tree, source=source)
 
 
 def _binds(node: ast.AST, name: str) -> bool:
@@ -98,28 +96,52 @@ def _walk_scope(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _dynamic_sites(tree: ast.Module, source: str) -> tuple[tuple[str, str | None], ...]:
+    """Every construct in the module that can rebind a name at run time, once per module:
+    ``(description, the one name it rebinds, or None for any name)``. Only the top-level
+    statements whose lines hold one of the tokens are walked (a big module has few)."""
+    lines = {source.count("\n", 0, m.start()) + 1 for m in _DYNAMIC_TEXT.finditer(source)}
+    stmts = [s for s in tree.body if any(s.lineno <= n <= (s.end_lineno or s.lineno) for n in lines)]
+    sites: list[tuple[str, str | None]] = []
+    named: dict[int, str] = {}  # id of a globals()/setattr() call -> the constant name it targets
+    calls: list[ast.Call] = []
+    for sub in (node for stmt in stmts for node in ast.walk(stmt)):
+        if isinstance(sub, ast.Global):
+            sites += [(f"a 'global {n}' at line {sub.lineno}", n) for n in sub.names]
+        elif isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store) and sub.attr in _SIGNATURE_ATTRS and isinstance(sub.value, ast.Name):
+            sites.append((f"an assignment to {sub.value.id}.{sub.attr} at line {sub.lineno}", sub.value.id))
+        elif isinstance(sub, ast.Attribute) and sub.attr == "modules" and isinstance(sub.value, ast.Name) and sub.value.id == "sys":
+            sites.append((f"a use of sys.modules at line {sub.lineno}", None))
+        elif isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Call) and _constant_str(sub.slice):
+            named[id(sub.value)] = _constant_str(sub.slice) or ""
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in _DYNAMIC_CALLS:
+            if sub.func.id == "vars" and sub.args:
+                continue  # vars(obj) reads obj; vars() is the namespace
+            if sub.func.id == "setattr" and len(sub.args) >= 2 and _constant_str(sub.args[1]):
+                named[id(sub)] = _constant_str(sub.args[1]) or ""
+            calls.append(sub)
+    for call in calls:
+        name = call.func.id  # type: ignore[attr-defined]
+        sites.append((f"a call to {name}() at line {call.lineno}", named.get(id(call))))
+    return tuple(sites)
+
+
+def _constant_str(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
 def _dynamic(tree: ast.Module, source: str, function: str) -> list[str]:
     """Constructs anywhere in the module that can rebind ``function`` or its signature."""
-    if not _dynamic_text(function).search(source):
+    if not _may_be_dynamic(source):
         return []
-    found = []
-    for sub in ast.walk(tree):
-        if isinstance(sub, ast.Global) and function in sub.names:
-            found.append(f"a 'global {function}' at line {sub.lineno}")
-        elif (
-            isinstance(sub, ast.Attribute)
-            and isinstance(sub.ctx, ast.Store)
-            and sub.attr in _SIGNATURE_ATTRS
-            and isinstance(sub.value, ast.Name)
-            and sub.value.id == function
-        ):
-            found.append(f"an assignment to {function}.{sub.attr} at line {sub.lineno}")
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in _DYNAMIC_CALLS:
-            if sub.func.id != "vars" or not sub.args:  # vars(obj) reads obj; vars() is the namespace
-                found.append(f"a call to {sub.func.id}() at line {sub.lineno}")
-        elif isinstance(sub, ast.Attribute) and sub.attr == "modules" and isinstance(sub.value, ast.Name) and sub.value.id == "sys":
-            found.append(f"a use of sys.modules at line {sub.lineno}")
-    return found
+    return [what for what, target in _dynamic_sites(tree, source) if target is None or target == function]
+
+
+@functools.lru_cache(maxsize=64)
+def _may_be_dynamic(source: str) -> bool:
+    """A cheap textual pre-check, once per module: without these tokens the walk finds nothing."""
+    return _DYNAMIC_TEXT.search(source) is not None
 
 
 def _find_definition(
@@ -168,33 +190,39 @@ def _describe(stmt: ast.stmt) -> str:
     return f"a conditional binding ({type(stmt).__name__.lower()} block)"
 
 
-def _header(node: ast.FunctionDef, source: str) -> str:
-    """The source with only the def's own lines kept, positions unchanged, so that
-    ``ast.get_source_segment`` (which re-splits its input on each call) stays cheap."""
-    lines = _LINE_BREAK.split(source)
-    last = max((getattr(n, "end_lineno", None) or node.lineno) for n in ast.walk(node.args))
-    return "\n" * (node.lineno - 1) + "\n".join(lines[node.lineno - 1 : last])
+@functools.lru_cache(maxsize=16)
+def _lines(source: str) -> list[str]:
+    """The source split at the tokenizer's line breaks, once per source (its hash is cached)."""
+    return _LINE_BREAK.split(source)
 
 
-def _default_text(node: ast.expr, header: str) -> str:
-    """The default's source text; ``ast.unparse`` only where the source has none to give."""
-    return ast.get_source_segment(header, node) or ast.unparse(node)
+def _default_text(node: ast.expr, lines: list[str]) -> str:
+    """The default's source text, by ``ast.get_source_segment`` over the default's own lines
+    (it re-splits its input on every call, so it is not given the whole file);
+    ``ast.unparse`` only where the source has none to give."""
+    if node.end_lineno is None:
+        return ast.unparse(node)
+    local = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+    shifted = types.SimpleNamespace(
+        lineno=1, end_lineno=node.end_lineno - node.lineno + 1, col_offset=node.col_offset, end_col_offset=node.end_col_offset
+    )
+    return ast.get_source_segment(local, cast(ast.AST, shifted)) or ast.unparse(node)
 
 
 def _parameters(node: ast.FunctionDef, source: str) -> tuple[Parameter, ...]:
     args = node.args
-    header = _header(node, source) if args.defaults or any(args.kw_defaults) else ""
+    lines = _lines(source) if args.defaults or any(args.kw_defaults) else []
     positional = [*args.posonlyargs, *args.args]
     pad: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
     out: list[Parameter] = []
     for i, (arg, default) in enumerate(zip(positional, [*pad, *args.defaults])):
         kind = ParameterKind.POSITIONAL_ONLY if i < len(args.posonlyargs) else ParameterKind.POSITIONAL_OR_KEYWORD
-        text = None if default is None else _default_text(default, header)
+        text = None if default is None else _default_text(default, lines)
         out.append(Parameter(name=arg.arg, kind=kind, default=text))
     if args.vararg is not None:
         out.append(Parameter(name=args.vararg.arg, kind=ParameterKind.VAR_POSITIONAL, default=None))
     for arg, kwdefault in zip(args.kwonlyargs, args.kw_defaults):
-        text = None if kwdefault is None else _default_text(kwdefault, header)
+        text = None if kwdefault is None else _default_text(kwdefault, lines)
         out.append(Parameter(name=arg.arg, kind=ParameterKind.KEYWORD_ONLY, default=text))
     if args.kwarg is not None:
         out.append(Parameter(name=args.kwarg.arg, kind=ParameterKind.VAR_KEYWORD, default=None))
@@ -210,7 +238,8 @@ HEADER_CANDIDATES = (
 )
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _ENUM = re.compile(r"\benum\s+(?:class|struct)?\s*(\w+)\s*(?::\s*[\w:\s]+?)?\s*\{(.*?)\}", re.S)
-_MEMBER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:=.*)?$", re.S)
+_MEMBER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:=\s*(.*?))?\s*$", re.S)
+_INT = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*")
 
 
 @dataclass(frozen=True)
@@ -218,6 +247,7 @@ class EnumResult:
     header: Path | None
     enums: dict[str, tuple[str, ...]]
     error: str | None
+    values: dict[str, dict[str, int | None]] = field(default_factory=dict)  # None: not a plain integer
 
 
 def read_enums(root: Path) -> EnumResult:
@@ -234,15 +264,44 @@ def read_enums(root: Path) -> EnumResult:
         return EnumResult(header, {}, f"{where} cannot be read: {type(exc).__name__}: {exc}")
     text = _COMMENT.sub("", text)
     enums: dict[str, tuple[str, ...]] = {}
+    values: dict[str, dict[str, int | None]] = {}
     for m in _ENUM.finditer(text):
-        members = []
+        members: dict[str, int | None] = {}
+        nxt: int | None = 0  # C++: one more than the previous, from 0
         for item in m.group(2).split(","):
             if not item.strip():
                 continue
             mm = _MEMBER.match(item)
             if mm:
-                members.append(mm.group(1))
+                raw = mm.group(2)
+                if raw:
+                    nxt = int(raw.rstrip("uUlL"), 0) if _INT.fullmatch(raw) else None  # an expression: not read
+                members[mm.group(1)] = nxt
+                nxt = None if nxt is None else nxt + 1
         enums[m.group(1)] = tuple(members)
+        values[m.group(1)] = members
     if not enums:
         return EnumResult(header, {}, f"{header.name} declares no enum that could be read")
-    return EnumResult(header, enums, None)
+    return EnumResult(header, enums, None, values)
+
+
+def with_usage(node: ast.FunctionDef, params: tuple[Parameter, ...], *, replaced: bool = False) -> tuple[Parameter, ...]:
+    """Each parameter with ``used``: read anywhere in the body (nested functions too);
+    None where that cannot be told (``locals()``/``vars()``, a body replaced by a decorator)."""
+    if replaced:
+        return params
+    loads: set[str] = set()
+    opaque = False
+    for stmt in node.body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                loads.add(sub.id)
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in ("locals", "vars") and not sub.args:
+                opaque = True
+    out = []
+    for p in params:
+        if p.kind in (ParameterKind.VAR_POSITIONAL, ParameterKind.VAR_KEYWORD):
+            out.append(p)
+        else:
+            out.append(p.model_copy(update={"used": None if opaque and p.name not in loads else p.name in loads}))
+    return tuple(out)

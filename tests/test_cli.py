@@ -51,14 +51,15 @@ def test_json_report_fields(fake_aiter: Any) -> None:
         "detail": f"amd-aiter 0.1.21 provides module 'aiter' at {fake.package}: its RECORD lists 3 file(s) under aiter/",
     }
     assert data["fused_moe"]["parameters"] == [
-        {"name": "hidden_states", "kind": "positional_or_keyword", "default": None},
-        {"name": "w1", "kind": "positional_or_keyword", "default": None},
-        {"name": "no_combine", "kind": "keyword_only", "default": "False"},
-    ]
+        {"name": "hidden_states", "kind": "positional_or_keyword", "default": None, "used": None},
+        {"name": "w1", "kind": "positional_or_keyword", "default": None, "used": None},
+        {"name": "no_combine", "kind": "keyword_only", "default": "False", "used": None},
+    ]  # used: None, the fake's body hands locals() on
     assert data["features"]["no_combine"] == {
         "support": "supported",
         "source": "static_signature",
         "detail": "fused_moe in amd-aiter 0.1.21 takes 'no_combine' by keyword (keyword_only, default False)",
+        "used": None,
     }
     assert data["enums"]["ActivationType"] == ["No", "Silu", "Gelu", "Swiglu"]
     assert set(data["environment"]) == {"python", "torch", "platform"}
