@@ -8,9 +8,11 @@ the report (``_report``) -> cache it (``_registry``) -> gate requests
 """
 
 from ._agree import Agreement, FeatureDifference, RankAnswer, agree
+from ._calls import bind, check_call, enum_value
 from ._errors import (
     AgreementError,
     CapabilityError,
+    IgnoredOptionWarning,
     InvalidInputError,
     InvalidKwargsError,
     KwargCollisionError,
@@ -26,6 +28,7 @@ from ._model import (
     ArchInventory,
     Archs,
     DispatchEntry,
+    EntryPoint,
     Environment,
     Evidence,
     Feature,
@@ -55,12 +58,14 @@ __all__ = [
     "CapabilityError",
     "CapabilityReport",
     "DispatchEntry",
+    "EntryPoint",
     "Environment",
     "Evidence",
     "Feature",
     "FeatureDifference",
     "FusedMoe",
     "Gpu",
+    "IgnoredOptionWarning",
     "InvalidInputError",
     "InvalidKwargsError",
     "Jit",
@@ -78,8 +83,11 @@ __all__ = [
     "UnsupportedFeatureError",
     "UnverifiedFeatureWarning",
     "agree",
+    "bind",
+    "check_call",
     "clear_cache",
     "did_you_mean",
+    "enum_value",
     "explain",
     "gate",
     "probe",

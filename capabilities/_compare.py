@@ -62,6 +62,10 @@ def diff(a: CapabilityReport, b: CapabilityReport) -> tuple[list[str], list[str]
         ]
         if not params and list(pa) != list(pb):
             params.append("the same parameters in another order")
+    # Enum ordinals: code that hard-codes them breaks when a member is inserted mid-enum.
+    for enum in sorted(set(a.enum_values) & set(b.enum_values)):
+        va, vb = a.enum_values[enum], b.enum_values[enum]
+        params += [f"{enum}.{m}: {va[m]} | {vb[m]}" for m in va if m in vb and va[m] != vb[m]]
     features = []
     for name in sorted(set(a.features) | set(b.features)):
         fa, fb = a.features.get(name), b.features.get(name)
@@ -85,7 +89,7 @@ def compare_files(path_a: str, path_b: str, *, out: TextIO, err: TextIO, as_json
     else:
         out.write(f"A: {path_a}: {a.aiter.describe()} ({a.aiter.status.value})\n")
         out.write(f"B: {path_b}: {b.aiter.describe()} ({b.aiter.status.value})\n")
-        for title, lines in (("identity", identity), ("fused_moe parameters", params), ("features", features)):
+        for title, lines in (("identity", identity), ("fused_moe parameters and enum values", params), ("features", features)):
             out.write(f"\n{title}: {'same' if not lines else f'{len(lines)} difference(s), A | B'}\n")
             out.writelines(f"  {line}\n" for line in lines)
     return 1 if features else 0

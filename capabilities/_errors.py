@@ -67,6 +67,10 @@ class UnverifiedFeatureWarning(UserWarning):
     """A feature whose support is ``unknown`` was passed on: accepted, not proven honoured."""
 
 
+class IgnoredOptionWarning(UserWarning):
+    """An option the function accepts but whose body never reads it: passing it does nothing."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for a close match, else ''."""
     close = difflib.get_close_matches(name, sorted(choices), n=3, cutoff=0.6)

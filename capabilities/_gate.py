@@ -12,7 +12,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 
-from ._errors import NotPrebuiltError, UnsupportedFeatureError, UnverifiedFeatureWarning, did_you_mean
+from ._errors import IgnoredOptionWarning, NotPrebuiltError, UnsupportedFeatureError, UnverifiedFeatureWarning, did_you_mean
 from ._model import AiterStatus, Support
 from ._registry import probe
 from ._report import CapabilityReport
@@ -48,7 +48,7 @@ def unsupported_error(
     elif fix is None and all(report.feature(n).source in ("kernel_inventory", "upstream_rule") for n in ordered):
         fix = "run on a GPU architecture whose kernels cover them (or name it with --arch / probe(arch=...)), or stop requesting them"
     elif fix is None:
-        fix = "install an AITER build whose fused_moe has them, or stop requesting them"
+        fix = "install an AITER build that has them, or stop requesting them"
     asked = f"{requested_by} needs " if requested_by else ""
     message = f"{asked}{len(ordered)} feature(s) not supported by {where}:\n{lines}\nFix: {fix}."
     return UnsupportedFeatureError(message, features=ordered, distribution=ident.distribution, version=ident.version)
@@ -118,6 +118,15 @@ def _caller_stacklevel(internal: tuple[str, ...]) -> int:
     return level
 
 
+def _warn_once(report: CapabilityReport, name: str, internal: tuple[str, ...], category: type[Warning], message: str) -> None:
+    key = (report.aiter.distribution, report.aiter.version, f"{category.__name__}:{name}")
+    with _warned_lock:
+        first = key not in _warned
+        _warned.add(key)
+    if first:
+        warnings.warn(message, category, stacklevel=_caller_stacklevel(internal))
+
+
 def gate(
     name: str,
     *,
@@ -126,25 +135,27 @@ def gate(
     fix: str | None = None,
     internal: tuple[str, ...] = (),
 ) -> Support:
-    """Supported: pass. Unknown: warn once per build and feature, then pass.
-    Unsupported: raise :class:`UnsupportedFeatureError`.
+    """Supported: pass (warn once if the function accepts it but never reads it).
+    Unknown: warn once per build and feature, then pass. Unsupported: raise
+    :class:`UnsupportedFeatureError`.
 
     The warning points at the first frame outside this package and the folders
     in ``internal`` (a library that gates on behalf of its callers names itself).
     """
     report = probe() if report is None else report
-    support = report.support(name)
+    feature = report.feature(name)
+    support = feature.support
     if support is Support.UNKNOWN:
-        key = (report.aiter.distribution, report.aiter.version, name)
-        with _warned_lock:
-            first = key not in _warned
-            _warned.add(key)
-        if first:
-            warnings.warn(
-                f"{requested_by}: forwarding '{name}' unverified to {report.aiter.describe()}: {explain(report, name)}",
-                UnverifiedFeatureWarning,
-                stacklevel=_caller_stacklevel(internal),
-            )
+        _warn_once(
+            report, name, internal, UnverifiedFeatureWarning,
+            f"{requested_by}: forwarding '{name}' unverified to {report.aiter.describe()}: {explain(report, name)}",
+        )  # fmt: skip
+    elif support is Support.SUPPORTED and feature.used is False:
+        _warn_once(
+            report, name, internal, IgnoredOptionWarning,
+            f"{requested_by}: '{name}' is accepted and ignored by {report.aiter.describe()} (its body never reads it), "
+            "so passing it changes nothing",
+        )  # fmt: skip
     elif support is Support.UNSUPPORTED:
         raise unsupported_error(report, (name,), requested_by=requested_by, fix=fix) from None
     return support

@@ -275,11 +275,14 @@ class Resolver:
     def resolve(self, dotted: str) -> Resolution:
         """``aiter.topk_softmax`` or ``aiter.mla.mla_decode_fwd``: where it is defined and how it is called."""
         module, _, name = dotted.rpartition(".")
-        seen = 0
         candidate: Candidate | None = self.binding(module, name)
         where = module
-        while isinstance(candidate, Ref) and seen < _MAX_DEPTH:
-            seen += 1
+        chain = [(module, name)]
+        while isinstance(candidate, Ref) and len(chain) < _MAX_DEPTH:
+            if (candidate.module, candidate.name) in chain:
+                path = " -> ".join(m for m, _ in chain)
+                return Resolution("unknown", None, (), None, f"{dotted}: circular imports ({path} -> {candidate.module})")
+            chain.append((candidate.module, candidate.name))
             where = candidate.module
             candidate = self.binding(candidate.module, candidate.name)
             if candidate is None:

@@ -36,6 +36,7 @@ __all__ = [
     "forget_aiter",
     "write_async_iterator_aiter",
     "write_fake_aiter",
+    "write_fake_entry_points",
     "write_fake_sysfs",
 ]
 
@@ -171,6 +172,46 @@ def write_async_iterator_aiter(root: Path, *, version: str = "0.13.20191203") ->
     (package / "__init__.py").write_text("from .azip import azip\n", encoding="utf-8")
     (package / "azip.py").write_text("async def azip(*aiters):\n    yield ()\n", encoding="utf-8")
     return FakeAiter(root=root, package=package, dist_info=_dist_info(root, "aiter", version, ["aiter"]))
+
+
+def write_fake_entry_points(root: Path, entry_points: Mapping[str, Mapping[str, object] | None]) -> Path:
+    """An AITER package shaped like a release: each entry point in its real file, with its
+    decorators (source text) and parameters ``[name, kind, default source text]``, as in
+    AITER's entry-point history. ``aiter/__init__.py`` star-imports the ``aiter/ops``
+    modules; ``aiter/jit/core.py`` defines ``compile_ops`` and ``torch_compile_guard``
+    and then raises RuntimeError, as an import on a host without ROCm does. ``None``
+    leaves an entry point out. Returns ``root`` (pass it as ``aiter_path``)."""
+    package = root / "aiter"
+    (package / "jit").mkdir(parents=True, exist_ok=True)
+    (package / "jit" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "jit" / "core.py").write_text(
+        "def compile_ops(*args, **kwargs):\n    return lambda f: f\n\n"
+        "def torch_compile_guard(*args, **kwargs):\n    return lambda f: f\n\n"
+        "raise RuntimeError('ROCm version file not found')\n",
+        encoding="utf-8",
+    )
+    files: dict[str, list[str]] = {}
+    for dotted, entry in entry_points.items():
+        if entry is None:
+            continue
+        name = dotted.rsplit(".", 1)[1]
+        params = ", ".join(p[0] if p[2] is None else f"{p[0]}={p[2]}" for p in entry["params"])  # type: ignore[attr-defined]
+        decorators = "".join(f"@{d}\n" for d in entry["decorators"])  # type: ignore[attr-defined]
+        names = ", ".join(str(p[0]) for p in entry["params"])  # type: ignore[attr-defined]
+        files.setdefault(str(entry["file"]), []).append(f"{decorators}def {name}({params}):\n    return ({names},)\n")
+    init = ["from .jit.core import compile_ops, torch_compile_guard"]
+    for rel, defs in sorted(files.items()):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for folder in path.relative_to(root).parents:
+            if str(folder) != "." and not (root / folder / "__init__.py").exists():
+                (root / folder / "__init__.py").write_text("", encoding="utf-8")
+        header = "from aiter.jit.core import compile_ops, torch_compile_guard\n\n"
+        path.write_text(header + "\n\n".join(defs), encoding="utf-8")
+        if rel.startswith("aiter/ops/"):
+            init.append(f"from .ops.{Path(rel).stem} import *")
+    (package / "__init__.py").write_text("\n".join(init) + "\n", encoding="utf-8")
+    return root
 
 
 def write_fake_sysfs(root: Path, gpus: Sequence[tuple[int, int]], *, cpu_nodes: int = 1) -> Path:
