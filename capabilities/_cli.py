@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -234,7 +235,30 @@ def render(report: CapabilityReport) -> str:
     for name, f in report.features.items():
         note = _NOTES.get(name, "") if f.support is not Support.SUPPORTED else ""
         text += f"  {f.support.value.ljust(11)}  {name.ljust(width)}  {f.detail}{note}\n"
-    return text + _hardware(report)
+    return text + _entry_points(report) + _hardware(report)
+
+
+def _entry_points(report: CapabilityReport) -> str:
+    """One line per entry point: status, parameter count, the catalogued features it lacks."""
+    if not report.entry_points:
+        return ""
+    from ._entry_catalog import ENTRY_POINTS
+
+    text = "\nentry points (--json has every parameter):\n"
+    width = max(len(n) for n in report.entry_points)
+    for dotted, ep in report.entry_points.items():
+        short = dotted.rsplit(".", 1)[1]
+        if ep.status != "resolved":
+            text += f"  {dotted.ljust(width)}  {ep.status}: {ep.detail}\n"
+            continue
+        prefix = "" if short == "fused_moe" else f"{short}."
+        catalogued = [p for p in ENTRY_POINTS.get(dotted, ("", {}))[1] if not re.fullmatch(r"arg\d+", p)]  # a stub release's names
+        lacking = [p for p in catalogued if report.support(prefix + p) is not Support.SUPPORTED]
+        ignored = [p.name for p in ep.parameters or () if p.used is False]
+        extra = f"; lacks {', '.join(lacking)}" if lacking else ""
+        extra += f"; ignores {', '.join(ignored)}" if ignored else ""
+        text += f"  {dotted.ljust(width)}  resolved, {len(ep.parameters or ())} parameters in {ep.file}{extra}\n"
+    return text
 
 
 _NOTES = {

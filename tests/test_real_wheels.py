@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import DATA, run_cli
 
 # amd-aiter 0.1.7.post2.dev18 is cut from v0.1.7.post2: its fused_moe, read by hand.
 AMD_PARAMS = [
@@ -91,3 +91,35 @@ def test_real_wheel_hardware(real_install: tuple[str, Path], tmp_path: Path) -> 
     done = run_cli("--require-prebuilt", "module_moe_asm", pythonpath=path)
     assert done.returncode == 1 and "module_moe_asm: not prebuilt" in done.stderr
     assert "the first call of its kernels will compile it" in done.stderr
+
+
+def test_real_wheel_entry_points(real_install: tuple[str, Path]) -> None:
+    """amd-aiter 0.1.7.post2.dev18 is cut from v0.1.7.post2: every entry point of that tag resolves exactly,
+    except that the wheel, cut later, adds one trailing parameter to get_mla_metadata_v1 (read by hand
+    in its aiter/ops/attention.py: ``max_split_per_batch: int = -1``)."""
+    import ast
+
+    which, path = real_install
+    data = _json(path=path)
+    if which == "impostor":
+        assert data["entry_points"] == {} and data["features"]["topk_softmax"]["support"] == "unsupported"
+        return
+    history = json.loads((DATA / "aiter-entry-points-history.json").read_text())
+    tag = next(r["entry_points"] for r in history["releases"] if r["ref"] == "v0.1.7.post2")
+
+    def text(d: str | None) -> str | None:
+        return None if d is None else ast.unparse(ast.parse(d, mode="eval"))
+
+    for name, want in tag.items():
+        got = data["entry_points"][name]
+        if want is None:
+            assert got["status"] in ("missing", "unknown"), name
+            continue
+        assert got["status"] == "resolved", (name, got["detail"])
+        assert (got["file"], got["decorators"]) == (want["file"], want["decorators"])
+        expected = [(n, k, text(d)) for n, k, d in want["params"]]
+        if name == "aiter.get_mla_metadata_v1":
+            expected.append(("max_split_per_batch", "positional_or_keyword", "-1"))
+        assert [(p["name"], p["kind"], text(p["default"])) for p in got["parameters"]] == expected
+    assert data["enum_values"]["QuantType"] == {"No": 0, "per_Tensor": 1, "per_Token": 2, "per_1x32": 3, "per_1x128": 4, "per_128x128": 5}
+    assert data["features"]["topk_softmax.num_shared_experts"]["support"] == "unsupported"  # 5 parameters there
