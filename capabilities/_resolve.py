@@ -15,7 +15,9 @@ Decorators AITER uses that keep the Python signature (``compile_ops(...)``,
 from __future__ import annotations
 
 import ast
+import importlib.machinery
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -159,6 +161,15 @@ class Resolver:
             self._star_targets[module] = found
         return self._star_targets[module]
 
+    def _installed(self, module: str) -> bool:
+        """Whether a module outside the package can be found beside it or on sys.path (never imported)."""
+        top = module.split(".")[0]
+        paths = [str(self.package_dir.parent), *(p for p in sys.path if isinstance(p, str))]
+        try:
+            return importlib.machinery.PathFinder.find_spec(top, paths) is not None
+        except (ImportError, ValueError, OSError):
+            return True  # cannot tell: assume it may bind
+
     def _text(self, module: str) -> str | None:
         if module not in self._texts:
             path = self._path(module)
@@ -232,6 +243,8 @@ class Resolver:
                     if source is None or not self._inside(source):
                         if name.startswith("_"):
                             continue  # a star import binds no underscore name (short of an __all__ we cannot read)
+                        if source is not None and not self._installed(source):
+                            continue  # not installed: that import binds nothing (it is skipped or fails)
                         current = Opaque(
                             f"unknown: {name} may be bound by 'from {source or '.'} import *' at line {stmt.lineno} of "
                             f"{module}: a module outside the package, whose names are not read here"

@@ -148,6 +148,14 @@ SHAPES: dict[str, tuple[dict[str, str], str, str]] = {
         {"aiter/__init__.py": "from .ops.moe_op import *\n", "aiter/ops/moe_op.py": DEF + "topk_softmax = print\n"},
         "unknown", "rebound by an assignment",
     ),
+    "external-star-import-not-installed": (
+        {"aiter/__init__.py": "import importlib.util\nif importlib.util.find_spec('aiter_') is not None:\n    from aiter_ import *\n"},
+        "missing", "nothing binds topk_softmax",
+    ),
+    "external-star-import-installed": (
+        {"aiter/__init__.py": "from aiter_ import *\n", "aiter_.py": DEF},
+        "unknown", "a module outside the package, whose names are not read here",
+    ),
     "if-one-branch": (
         {"aiter/__init__.py": "import os\nif os.environ.get('X'):\n    pass\nelse:\n    from .ops.moe_op import *\n", "aiter/ops/moe_op.py": DEF},
         "resolved", "aiter/ops/moe_op.py",

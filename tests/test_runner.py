@@ -367,3 +367,16 @@ def test_only_what_differs_from_the_defaults_is_planned(fake_aiter: Any) -> None
     rich = runner.plan(_quant_info(hidden_pad=64, doweight_stage1=True, b13=b13, swiglu_limit=7.0))
     assert sorted(rich.kwargs) == ["activation", "bias1", "doweight_stage1", "hidden_pad", "quant_type", "swiglu_limit"]
     assert (rich.kwargs["hidden_pad"], rich.kwargs["doweight_stage1"], rich.kwargs["bias1"] is b13) == (64, True, True)
+
+
+def test_forwarding_an_option_the_body_never_reads_warns_once(fake_aiter: Any) -> None:
+    from capabilities import IgnoredOptionWarning
+
+    fake_aiter(params=LATEST, body="return hidden_states.new_zeros(hidden_states.shape)", version="0.1.20.post1")
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    with pytest.warns(IgnoredOptionWarning, match=r"fused_moe_kwargs\['splitk'\]: 'splitk' is accepted and ignored by amd-aiter 0.1.20.post1") as record:
+        runner.run(_input(), _quant_info(fused_moe_kwargs={"splitk": 2}))
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runner.run(_input(), _quant_info(fused_moe_kwargs={"splitk": 4}))  # once per build and name
