@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,25 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from gpu_dispatch import _timer  # noqa: E402  (this folder is on sys.path when a script here runs)
 from runners import reference  # noqa: E402
 from runners._no_combine import emulating  # noqa: E402
 
 
 def _time(device: torch.device, fn: Callable[[], object], iters: int) -> float:
-    """Seconds per call."""
-    if device.type != "cuda":
-        start = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        return (time.perf_counter() - start) / iters
-    begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    torch.cuda.synchronize()
-    begin.record()
-    for _ in range(iters):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return begin.elapsed_time(end) / 1e3 / iters
+    """Seconds per call (CUDA events, or perf_counter on CPU), as gpu_dispatch.py times."""
+    return _timer(device)(fn, iters)
 
 
 def _graph(fn: Callable[[], torch.Tensor]) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 from . import _catalog
 from ._facts import Facts
-from . import _kernels
 from ._kernels import ArchFacts, DispatchFact, KernelFacts
 from ._model import (
     AiterIdentity,
@@ -53,13 +52,13 @@ def select_archs(facts: Facts) -> Archs:
     return Archs(names=tuple(live), source="live" if live else "none")
 
 
-def _kinds(arch: ArchFacts | None, **match: str) -> list[_kernels.KernelKind]:
+def _kinds(arch: ArchFacts | None, **match: str) -> list[KernelKind]:
     if arch is None:
         return []
     return [k for k in arch.kinds if all(getattr(k, f) == v for f, v in match.items())]
 
 
-def _summary(kinds: list[_kernels.KernelKind]) -> str:
+def _summary(kinds: list[KernelKind]) -> str:
     n = sum(k.count for k in kinds)
     families = sorted({k.family for k in kinds})
     gating = ", ".join(sorted({k.gating for k in kinds}))
@@ -156,7 +155,7 @@ def kernels_section(kernels: KernelFacts | None) -> Kernels:
     inventory = {
         arch: ArchInventory(
             families={f: KernelFamily(co_files=x.co_files, csv_rows=x.csv_rows) for f, x in a.families.items()},
-            kernels=tuple(KernelKind(**vars(k)) for k in a.kinds),
+            kernels=a.kinds,
             unparsed=a.unparsed,
         )
         for arch, a in kernels.archs.items()

@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._model import KernelKind
+
 HSA_CANDIDATES = (Path("aiter_meta/hsa"), Path("hsa"))
 ARCH_DIR = re.compile(r"gfx[0-9a-f]+")
 # fmoe_<dtype>_<quant><qdtype>_<g1u0|g1u1>_..._<activation>_...: the 1-stage assembly MoE kernels.
@@ -31,17 +33,6 @@ KERNEL_NAME = re.compile(
 # Kernel name quantisation -> AITER QuantType member (for the qdtype that name carries).
 QUANT_OF = {"noquant": "No", "pertoken": "per_Token", "blockscale": "per_1x128", "pertensor": "per_Tensor"}
 ARCH_STRING = re.compile(rb"amdhsa--(gfx[0-9a-f]+)")
-
-
-@dataclass(frozen=True)
-class KernelKind:
-    family: str
-    dtype: str
-    quant: str  # AITER QuantType member, e.g. "per_1x32"
-    quant_dtype: str  # as written in the name, e.g. "MXfp4", "Fp8", "Bf16"
-    gating: str  # "g1u0" or "g1u1"
-    activation: str  # "Silu", "Gelu", "Swiglu"
-    count: int
 
 
 @dataclass(frozen=True)
@@ -131,7 +122,10 @@ def _arch_facts(arch_dir: Path, problems: list[str]) -> ArchFacts:
                 counts[1] += max(0, sum(1 for line in lines if line.strip()) - 1)  # less the header
     return ArchFacts(
         families={k: FamilyFacts(*v) for k, v in sorted(families.items())},
-        kinds=tuple(KernelKind(*k, count=n) for k, n in sorted(kinds.items())),
+        kinds=tuple(
+            KernelKind(family=f, dtype=d, quant=q, quant_dtype=qd, gating=g, activation=a, count=n)
+            for (f, d, q, qd, g, a), n in sorted(kinds.items())
+        ),
         unparsed=len(unparsed),
         unparsed_names=tuple(sorted(set(unparsed))),
     )

@@ -65,7 +65,7 @@ def choose(
         why = f"outside the native limits ({', '.join(outside)}): {NATIVE_LIMITS}"
     else:
         why = f"{report.aiter.describe()}'s fused_moe has no no_combine ({report.feature('no_combine').support.value})"
-    return "emulated", f"{why}; each route is sent through the same fused_moe as its own row (topk=1)"
+    return "emulated", why
 
 
 def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool) -> Callable[..., torch.Tensor]:

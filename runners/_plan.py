@@ -183,7 +183,7 @@ def build_plan(
             (name,),
             requested_by="MoeRunnerConfig(no_combine=True, fallback='refuse')",
             fix="set fallback='emulate' to run it through the same fused kernel, or change the request",
-            details={name: f"{name}: not served natively: {why.split('; each route')[0]}"},
+            details={name: f"{name}: not served natively: {why}"},
         )
     kw = dict(base)
     fn = kernel.fn
@@ -191,6 +191,7 @@ def build_plan(
         kw["no_combine"] = True
     elif strategy == "emulated":
         fn = _no_combine.emulating(kernel.fn, weighted=qi.doweight_stage1)
+        why += "; each route is sent through the same fused_moe as its own row (topk=1)"
     kw["quant_type"] = enum_member(kernel, "QuantType", qt.value, requested_by=f"quant_type=AiterQuantType.{qt.name}")
     for name, owned in OWNED.items():
         if owned.attr is None or owned.used is None:

@@ -20,24 +20,22 @@ def test_dispatch_benchmark_runs(flags: list[str]) -> None:
     assert "ours / upstream = " in done.stdout and "ours / bare     = " in done.stdout
 
 
-def test_gpu_dispatch_benchmark_runs_on_cpu() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu_dispatch.py"), "--device", "cpu", "--tokens", "1,16",
-         "--experts", "8", "--hidden", "64", "--inter", "32", "--iters", "2", "--repeat", "1"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "run/direct" in done.stdout and "n/a (cpu)" in done.stdout
+SMALL = ["--device", "cpu", "--tokens", "1,16", "--experts", "8", "--hidden", "64", "--inter", "32", "--iters", "2"]
 
 
-def test_no_combine_benchmark_runs_on_cpu() -> None:
+@pytest.mark.parametrize(
+    ("script", "flags", "said"),
+    [
+        ("gpu_dispatch.py", ["--repeat", "1"], ["run/direct", "n/a (cpu)"]),
+        ("no_combine.py", ["--rounds", "1"], ["emu/native", "device-to-device copy"]),
+    ],
+)
+def test_gpu_benchmarks_run_on_cpu(script: str, flags: list[str], said: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "no_combine.py"), "--device", "cpu", "--tokens", "1,16",
-         "--experts", "8", "--hidden", "64", "--inter", "32", "--iters", "2", "--rounds", "1"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [sys.executable, str(ROOT / "benchmarks" / script), *SMALL, *flags], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert "emu/native" in lines[1] and len(lines) == 5
-    assert all(line.split()[5] == "yes" for line in lines[2:4])  # bitwise equal at each M
-    assert "device-to-device copy" in lines[4]
+    assert all(s in done.stdout for s in said)
+    if script == "no_combine.py":
+        rows = done.stdout.splitlines()[2:4]
+        assert [row.split()[5] for row in rows] == ["yes", "yes"]  # bitwise equal at each M
