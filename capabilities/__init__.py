@@ -2,9 +2,11 @@
 
 The pipeline, one private module a step: collect the facts (``_facts``: where
 ``aiter`` is and who installed it, ``_distribution``; its source, ``_static``;
-its import, ``_runtime``) -> decide (``_features``, from ``_catalog``) ->
-the report (``_report``) -> cache it (``_registry``) -> gate requests
-(``_gate``) and print it (``_cli``).
+every entry point, ``_resolve``; its import, ``_runtime``; the GPUs, ``_gpu``;
+the kernels it ships, ``_kernels``) -> decide (``_features`` from ``_catalog``
+and ``_entry_catalog``; per architecture, ``_arch``) -> the report
+(``_report``) -> cache it (``_registry``) -> gate requests (``_gate``,
+``_calls``), agree across ranks (``_agree``) and print it (``_cli``).
 """
 
 from ._agree import Agreement, FeatureDifference, RankAnswer, agree
