@@ -7,12 +7,13 @@ of them the same way, so every rank gets the same :class:`Agreement`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import pydantic
 
-from ._errors import AgreementError
+from ._errors import AgreementError, UsageError
 from ._model import AiterIdentity, AiterStatus, Archs, Feature, Frozen, FusedMoe, Support
 from ._registry import probe
 from ._report import CapabilityReport
@@ -146,6 +147,19 @@ def _arch_features(reports: Sequence[CapabilityReport]) -> dict[str, dict[str, F
     return out
 
 
+def _archs(reports: Sequence[CapabilityReport]) -> Archs:
+    """Every rank's archs; where a rank cannot tell (or sees no GPU), the group cannot either."""
+    names = tuple(sorted({a for r in reports for a in r.archs.names}))
+    for source in ("undecided", "hidden"):
+        lacking = [(n, r.archs.detail) for n, r in enumerate(reports) if r.archs.source == source]
+        if lacking:
+            detail = "; ".join(f"rank {n}: {d}" for n, d in lacking)
+            return Archs(names=names, source=source, detail=detail)  # type: ignore[arg-type]
+    first = reports[0].archs
+    detail = first.detail if len({r.archs.detail for r in reports}) == 1 else "; ".join(f"rank {n}: {r.archs.detail}" for n, r in enumerate(reports))
+    return Archs(names=names, source=first.source, detail=detail)
+
+
 def merge(reports: Sequence[CapabilityReport]) -> Agreement:
     """The agreement of ``reports`` (one per rank, by rank). Pure: every rank computes the same."""
     if not reports:
@@ -191,7 +205,7 @@ def merge(reports: Sequence[CapabilityReport]) -> Agreement:
         environment=first.environment,
         gpus=first.gpus,
         # Each rank's answers above already fold in its own archs; the group checks for all of them.
-        archs=Archs(names=tuple(sorted({a for r in reports for a in r.archs.names})), source=first.archs.source),
+        archs=_archs(reports),
         kernels=first.kernels,
         arch_features=_arch_features(reports),
         jit=first.jit,
@@ -220,27 +234,58 @@ def _exchange(payload: bytes, group: Any) -> list[bytes]:
     return [bytes(g[:n].cpu().tolist()) for g, n in zip(gathered, lengths)]
 
 
+def _encode(report: CapabilityReport) -> bytes:
+    """A report as ASCII JSON: paths that are not UTF-8 travel as escapes, never as an error."""
+    return b"R" + json.dumps(report.model_dump(mode="json"), ensure_ascii=True).encode("ascii")
+
+
+def _failure(exc: BaseException) -> bytes:
+    return b"E" + json.dumps(f"{type(exc).__name__}: {exc}", ensure_ascii=True).encode("ascii")
+
+
+def _decode(rank: int, payload: bytes) -> CapabilityReport | str:
+    """A rank's report, or the failure it sent (as text)."""
+    try:
+        if payload[:1] == b"E":
+            return str(json.loads(payload[1:]))
+        if payload[:1] != b"R":
+            raise ValueError("not a report")
+        return CapabilityReport.model_validate(json.loads(payload[1:]))
+    except (ValueError, RecursionError) as exc:  # pydantic's ValidationError is a ValueError
+        count = exc.error_count() if isinstance(exc, pydantic.ValidationError) else 1
+        raise AgreementError(
+            f"rank {rank} sent a report this rank cannot read ({count} problem(s)); "
+            "every rank must run the same version of this project"
+        ) from None
+
+
 def agree(report: CapabilityReport | None = None, *, group: Any = None) -> Agreement:
     """A collective: every rank of ``group`` calls it and gets the same :class:`Agreement`.
 
     A feature is ``supported`` only where every rank supports it, and
-    ``unknown`` where some rank is unknown and none is unsupported. Without an
-    initialised process group, the local report comes back unchanged.
+    ``unknown`` where some rank is unknown and none is unsupported. Every rank
+    enters the exchange with its report or with what went wrong making it, so a
+    rank that fails never leaves the others waiting: every rank then raises the
+    same :class:`AgreementError`, naming the ranks that failed and why. Without
+    an initialised process group, the local report comes back unchanged.
     """
-    local = probe() if report is None else report
+    if report is not None and not isinstance(report, CapabilityReport):
+        raise UsageError(f"agree(report=...) must be a CapabilityReport (from capabilities.probe()), not {type(report).__name__}")
     import torch.distributed as dist
 
     if not dist.is_available() or not dist.is_initialized():
+        local = probe() if report is None else report
         return Agreement(report=local, differences=(), ranks=(local.aiter,))
-    payloads = _exchange(local.model_dump_json().encode("utf-8"), group)
-    reports = []
-    for rank, payload in enumerate(payloads):
-        try:
-            reports.append(CapabilityReport.model_validate_json(payload))
-        except pydantic.ValidationError as exc:
-            # Every rank decodes every payload, so every rank raises this same error.
-            raise AgreementError(
-                f"rank {rank} sent a report this rank cannot read ({exc.error_count()} problem(s)); "
-                "every rank must run the same version of this project"
-            ) from None
-    return merge(reports)
+    try:
+        payload = _encode(probe() if report is None else report)
+    except Exception as exc:  # whatever failed here is sent to every rank and raised there, never dropped
+        payload = _failure(exc)
+    answers = [_decode(rank, p) for rank, p in enumerate(_exchange(payload, group))]
+    failed = [(rank, a) for rank, a in enumerate(answers) if isinstance(a, str)]
+    if failed:
+        lines = "; ".join(f"rank {rank}: {why}" for rank, why in failed)
+        raise AgreementError(
+            f"{len(failed)} rank(s) could not make their report, so no rank agrees: {lines}. "
+            "Fix what that rank reports (every rank raised this same error)."
+        )
+    return merge([a for a in answers if isinstance(a, CapabilityReport)])

@@ -47,9 +47,38 @@ ACTIVATIONS = ("Silu", "Gelu", "Swiglu")
 
 def select_archs(facts: Facts) -> Archs:
     if facts.named_archs:
-        return Archs(names=tuple(sorted(set(facts.named_archs))), source="named")
-    live = sorted({g.arch for g in facts.gpus.gpus if g.visible})
-    return Archs(names=tuple(live), source="live" if live else "none")
+        return Archs(names=tuple(sorted(set(facts.named_archs))), source="named", detail="named by --arch / probe(arch=...)")
+    g = facts.gpus
+    present = sorted({x.arch for x in g.gpus})
+    if g.undecided is not None:
+        return Archs(names=tuple(present), source="undecided", detail=g.undecided)
+    if not g.gpus:
+        return Archs(names=(), source="none", detail=g.visibility)
+    live = sorted({x.arch for x in g.visible})
+    if not live:
+        detail = f"{len(g.gpus)} GPU(s) ({', '.join(present)}) and none is visible to this process: {g.visibility}"
+        return Archs(names=(), source="hidden", detail=detail)
+    return Archs(names=tuple(live), source="live", detail=g.visibility)
+
+
+def checked_per_arch(name: str) -> bool:
+    """Whether ``name`` is answered per architecture (the members ``arch_features`` decides)."""
+    enum, _, member = name.partition(".")
+    return enum == "QuantType" or (enum == "ActivationType" and member in ACTIVATIONS)
+
+
+def without_archs(archs: Archs, name: str, build: Feature) -> Feature | None:
+    """The answer for a per-arch feature the build supports when no arch can be checked:
+    unknown where the visible GPUs cannot be told, unsupported where none is visible."""
+    if archs.source == "undecided":
+        return Feature(
+            support=Support.UNKNOWN,
+            source="kernel_inventory",
+            detail=f"{name} is in the build ({build.detail}), but which GPUs run it cannot be told: {archs.detail}",
+        )
+    if archs.source == "hidden":
+        return Feature(support=Support.UNSUPPORTED, source="kernel_inventory", detail=f"no GPU can run it: {archs.detail}")
+    return None
 
 
 def _kinds(arch: ArchFacts | None, **match: str) -> list[KernelKind]:
@@ -175,6 +204,6 @@ def jit_section(kernels: KernelFacts | None) -> Jit:
 
 def gpus(facts: Facts) -> tuple[Gpu, ...]:
     return tuple(
-        Gpu(index=g.index, arch=g.arch, compute_units=g.compute_units, vendor_id=g.vendor_id, visible=g.visible)
+        Gpu(index=g.index, node=g.node, arch=g.arch, compute_units=g.compute_units, vendor_id=g.vendor_id, uuid=g.uuid, visible=g.visible)
         for g in facts.gpus.gpus
     )

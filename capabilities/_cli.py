@@ -270,10 +270,9 @@ def _hardware(report: CapabilityReport) -> str:
     """GPUs, the archs requests are checked for, kernels per arch, and JIT readiness."""
     archs, jit, kernels = report.archs, report.jit, report.kernels
     gpus = ", ".join(f"{g.index}: {g.arch}{'' if g.visible else ' (hidden)'}" for g in report.gpus) or "none found"
-    checked = {"live": "the visible GPUs", "named": "named by --arch", "none": "none (no GPU; every arch the build ships is listed)"}
     rows = [
         ("gpus", gpus),
-        ("checked for", (", ".join(archs.names) + " " if archs.names else "") + f"({checked[archs.source]})"),
+        ("checked for", (", ".join(archs.names) + " " if archs.names else "") + f"({archs.source}: {archs.detail})"),
         ("kernels", kernels.hsa_dir or (kernels.dispatch_error or "no assembly kernels shipped")),
     ]
     for arch, inv in report.kernels.inventory.items():

@@ -1,12 +1,22 @@
 """Step 1: which code answers to ``import aiter``, and which distribution installed it.
 
 Nothing here imports ``aiter`` or judges it. The module is found the way the
-import system would find it (path entries, ``.pth`` lines, setuptools'
-editable finders), and tied to a distribution only by files that prove it: a
-``RECORD`` listing the package's files, or an editable install whose mapping
-or ``direct_url.json`` points at the package. A ``top_level.txt`` alone proves
-nothing: it only makes a distribution a claimant. Every failure to read is
-recorded as a problem, never raised.
+import system would find it: live, through ``importlib.util.find_spec`` (path
+entries, ``.pth`` lines Python has run, editable installs' meta-path finders,
+zip archives); or, for ``--aiter-path DIR``, by the path finder over DIR taken
+as a site folder (its ``.pth`` lines, and an editable finder's ``MAPPING`` read
+as a literal, never run).
+
+It is tied to a distribution only by files that prove it: a ``RECORD`` (or an
+egg-info's ``installed-files.txt``) listing the package's files; an editable
+install whose finder or ``direct_url.json`` points at the package; or a
+legacy ``setup.py develop`` install, whose ``.egg-link`` points at the folder
+that holds it. A ``top_level.txt`` alone proves nothing: it only makes a
+distribution a claimant. Metadata folders are listed, not parsed: a
+distribution's files are read only where a cheap byte test says they may
+concern ``aiter``, so an environment of hundreds of distributions costs little
+more than one of ten. Every failure to read is recorded as a problem, never
+raised.
 """
 
 from __future__ import annotations
@@ -15,13 +25,13 @@ import ast
 import base64
 import hashlib
 import importlib.machinery
-import importlib.metadata as md
 import importlib.util
 import json
 import os
 import sys
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlparse
@@ -29,32 +39,24 @@ from urllib.parse import unquote, urlparse
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ._source import TOP, Found, Location, Tree, zip_location
+
 AMD_DISTRIBUTION = "amd-aiter"
-MODULE = "aiter"
+MODULE = TOP
 T = TypeVar("T")
-
-# How Python's FileFinder looks for a submodule, in its order: a package folder
-# first, then extension modules, then source, then bytecode.
-_LOADERS = (
-    (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
-    (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES),
-    (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES),
-)
+_READ_ERRORS = (OSError, UnicodeDecodeError, ValueError, SyntaxError, RecursionError, MemoryError)
 
 
-@dataclass(frozen=True)
-class Submodule:
-    """What ``import aiter.<name>`` would load, found without loading it."""
-
-    path: Path | None
-    kind: str  # "source", "package", "extension", "bytecode", "namespace", "missing"
+def is_amd_name(name: str | None) -> bool:
+    """Whether a distribution name is AMD's AITER (``amd-aiter``, any spelling)."""
+    return name is not None and canonicalize_name(name) == AMD_DISTRIBUTION
 
 
 @dataclass(frozen=True)
 class Located:
     """Raw facts about the module ``aiter``; no judgement yet."""
 
-    package_dir: Path | None  # the folder of the package, None when absent
+    tree: Tree | None  # the package as import would load it; None: no package
     module_file: Path | None  # a single-file module ``aiter.py``
     found_by: str  # how the import system finds it
     distribution: str | None
@@ -63,32 +65,44 @@ class Located:
     owner_evidence: str  # why the distribution is the one that installed it
     conflicts: tuple[str, ...]  # other distributions claiming the module, with why they lose
     problems: tuple[str, ...]  # what could not be read on the way
-    fused_moe: Submodule
+    fused_moe: Found
     has_jit: bool  # aiter/jit/: AITER's JIT machinery, in every release
     native_tree: str | None  # aiter_meta/ (wheel) or csrc/ (checkout) beside the package
+    torch: str | None = None  # torch's version, from its metadata on the same path (torch is not imported)
+
+    @property
+    def package_dir(self) -> Path | None:
+        """The folder of the package on disk (the portion holding fused_moe); None in a zip."""
+        if self.tree is None:
+            return None
+        holder = self.fused_moe.path
+        for loc in self.tree.locations:
+            if isinstance(loc, Path) and (holder is None or str(holder).startswith(str(loc))):
+                return loc
+        return None
 
     @property
     def found(self) -> bool:
-        return self.package_dir is not None or self.module_file is not None
+        return self.tree is not None or self.module_file is not None
 
     @property
-    def location(self) -> Path | None:
-        return self.package_dir or self.module_file
+    def location(self) -> str | None:
+        if self.tree is not None:
+            where = self.package_dir or self.tree.locations[0]
+            return str(where).rstrip("/")
+        return None if self.module_file is None else str(self.module_file)
 
     @property
     def is_amd_name(self) -> bool:
-        return self.distribution is not None and canonicalize_name(self.distribution) == AMD_DISTRIBUTION
-
-
-_ABSENT = Submodule(None, "missing")
+        return is_amd_name(self.distribution)
 
 
 def _safe(problems: list[str], what: str, fn: Callable[[], T], default: T) -> T:
     """``fn()``, or ``default`` with the failure recorded: a report must come whatever the disk holds."""
     try:
         return fn()
-    except (OSError, UnicodeDecodeError, ValueError, SyntaxError, RecursionError, MemoryError) as exc:
-        problems.append(f"{what}: {type(exc).__name__}: {exc}")
+    except _READ_ERRORS as exc:
+        problems.append(f"{what}: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
         return default
 
 
@@ -97,19 +111,16 @@ def _safe(problems: list[str], what: str, fn: Callable[[], T], default: T) -> T:
 
 def _strings(entries: Iterable[object]) -> list[str]:
     """sys.path entries as strings (it may hold Path objects; anything else is skipped)."""
-    out = []
-    for e in entries:
-        if isinstance(e, (str, os.PathLike)):
-            out.append(os.fsdecode(os.fspath(e)))
-    return out
+    return [os.fsdecode(os.fspath(e)) for e in entries if isinstance(e, (str, os.PathLike))]
 
 
 def _pth_entries(folder: str, problems: list[str]) -> list[str]:
     """The folders that ``.pth`` files in ``folder`` add to the path, as ``site`` would."""
     out: list[str] = []
-    pths: list[Path] = _safe(problems, f"listing {folder}", lambda: sorted(Path(folder).glob("*.pth")), [])
-    for pth in pths:
-        text = _safe(problems, f"reading {pth}", lambda: pth.read_bytes().decode("utf-8", "replace"), "")
+    pths: list[str] = _safe(problems, f"listing {folder}", lambda: sorted(n for n in os.listdir(folder) if n.endswith(".pth")), [])
+    for name in pths:
+        pth = os.path.join(folder, name)
+        text = _safe(problems, f"reading {pth}", lambda: Path(pth).read_bytes().decode("utf-8", "replace"), "")
         for line in text.splitlines():
             line = line.strip()
             if line and not line.startswith(("#", "import ", "import\t")):
@@ -139,30 +150,42 @@ def _editable_mapping(finder: Path, problems: list[str]) -> dict[str, str]:
     return _safe(problems, f"reading the editable finder {finder}", read, {})
 
 
-def _editable_spec(folders: Sequence[str], problems: list[str]) -> tuple[Path | None, str]:
-    for folder in folders:
-        finders: list[Path] = _safe(
-            problems, f"listing {folder}", lambda: sorted(Path(folder).glob("__editable__*_finder.py")), []
-        )
-        for finder in finders:
-            target = _editable_mapping(finder, problems).get(MODULE)
-            if target is not None:
-                return Path(target), f"setuptools editable finder {finder.name} in {folder}"
+def _editable_spec(folder: str, problems: list[str]) -> tuple[Path | None, str]:
+    finders: list[str] = _safe(
+        problems, f"listing {folder}", lambda: sorted(n for n in os.listdir(folder) if n.startswith("__editable__") and n.endswith("_finder.py")), []
+    )
+    for name in finders:
+        target = _editable_mapping(Path(folder) / name, problems).get(MODULE)
+        if target is not None:
+            return Path(target), f"setuptools editable finder {name} in {folder}"
     return None, ""
 
 
-def _spec_paths(spec: importlib.machinery.ModuleSpec | None) -> tuple[Path | None, Path | None]:
+def _locations(spec: importlib.machinery.ModuleSpec | None, problems: list[str]) -> tuple[list[Location], Path | None]:
+    """A spec's package portions (folders, or folders inside a zip) or its single file."""
     if spec is None:
-        return None, None
-    if spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations))), None
+        return [], None
+    search = list(spec.submodule_search_locations or ())
+    if search:
+        archive = getattr(spec.loader, "archive", None)  # zipimport
+        out: list[Location] = []
+        for entry in search:
+            if isinstance(archive, str) and entry.startswith(archive + os.sep):
+                where = zip_location(archive, entry[len(archive) + 1 :])
+                if where is None:
+                    problems.append(f"the zip archive {archive} cannot be read")
+                    continue
+                out.append(where)
+            else:
+                out.append(Path(entry))
+        return out, None
     if spec.origin and spec.origin not in ("built-in", "frozen"):
-        return None, Path(spec.origin)
-    return None, None
+        return [], Path(spec.origin)
+    return [], None
 
 
-def _find(search_path: Sequence[str] | None, problems: list[str]) -> tuple[Path | None, Path | None, str, list[str]]:
-    """(package folder, single-file module, how it was found, folders whose distributions count)."""
+def _find(search_path: Sequence[str] | None, problems: list[str]) -> tuple[list[Location], Path | None, str, list[str]]:
+    """(package portions, single-file module, how it was found, folders whose distributions count)."""
     if search_path is None:
         entries = _strings(sys.path)
         try:
@@ -171,97 +194,123 @@ def _find(search_path: Sequence[str] | None, problems: list[str]) -> tuple[Path 
             spec = importlib.util.find_spec(MODULE)
         except (ImportError, ValueError, AttributeError) as exc:
             problems.append(f"importlib.util.find_spec('aiter') raised {type(exc).__name__}: {exc}")
-            spec = importlib.machinery.PathFinder.find_spec(MODULE, entries)
-        package, module = _spec_paths(spec)
-        if package is None and module is None:
-            found, how = _editable_spec(entries, problems)
-            return found, None, how or "the import system (sys.path and meta-path finders)", entries
+            spec = _path_spec(entries, problems)
+        locations, module = _locations(spec, problems)
         loader = "" if spec is None else f" ({type(spec.loader).__name__})"
-        return package, module, f"the import system{loader}", entries
+        return locations, module, f"the import system{loader}", entries
     entries = [e for folder in search_path for e in (folder, *_pth_entries(folder, problems))]
-    spec = importlib.machinery.PathFinder.find_spec(MODULE, entries)
-    package, module = _spec_paths(spec)
-    if package is not None or module is not None:
-        return package, module, "the path finder over " + os.pathsep.join(entries), entries
-    found, how = _editable_spec(search_path, problems)
-    return found, None, how or "the path finder over " + os.pathsep.join(entries), entries
+    spec = _path_spec(entries, problems)
+    locations, module = _locations(spec, problems)
+    if locations or module is not None:
+        return locations, module, "the path finder over " + os.pathsep.join(entries), entries
+    for folder in search_path:
+        found, how = _editable_spec(folder, problems)
+        if found is not None:
+            return [found], None, how, entries
+    return [], None, "the path finder over " + os.pathsep.join(entries), entries
 
 
-def find_submodule(package_dir: Path, name: str) -> Submodule:
-    """What ``import aiter.<name>`` would load from ``package_dir``, as FileFinder decides."""
-    finder = importlib.machinery.FileFinder(str(package_dir), *_LOADERS)
-    spec = finder.find_spec(f"{MODULE}.{name}")
-    if spec is None:
-        return _ABSENT
-    if spec.origin is None:
-        locations = list(spec.submodule_search_locations or ())
-        return Submodule(Path(locations[0]) if locations else None, "namespace")
-    origin = Path(spec.origin)
-    if spec.submodule_search_locations is not None:
-        return Submodule(origin, "package")
-    if isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
-        return Submodule(origin, "extension")
-    if isinstance(spec.loader, importlib.machinery.SourcelessFileLoader):
-        return Submodule(origin, "bytecode")
-    return Submodule(origin, "source")
+def _path_spec(entries: list[str], problems: list[str]) -> importlib.machinery.ModuleSpec | None:
+    try:
+        return importlib.machinery.PathFinder.find_spec(MODULE, entries)
+    except (ImportError, OSError, ValueError) as exc:
+        problems.append(f"the path finder over {os.pathsep.join(entries)} raised {type(exc).__name__}: {exc}")
+        return None
 
 
-# --- tying it to a distribution ----------------------------------------------
+# --- the installed distributions, listed cheaply ----------------------------------
 
 
+@dataclass
 class _Dist:
-    """An installed distribution; its METADATA is parsed only when its name is needed
-    (most distributions on the path never are, and parsing them all is slow)."""
+    """One metadata folder (``X.dist-info``, ``X.egg-info``) or ``X.egg-link``; files read on demand."""
 
-    def __init__(self, dist: md.Distribution) -> None:
-        self.dist = dist
-        self.base = Path(str(dist.locate_file("")))  # the folder that RECORD paths are relative to
-        self._named: tuple[str, str] | None = None
-        self.record: dict[str, str] | None = None  # RECORD as {path: hash}, read once
+    path: Path
+    base: Path  # the folder that RECORD paths are relative to
+    kind: str  # "dist-info", "egg-info", "egg-link"
+    _files: dict[str, bytes | None] = field(default_factory=dict)
+    _named: tuple[str, str] | None = None
+
+    def read(self, name: str, problems: list[str]) -> bytes | None:
+        """A metadata file's bytes; None where it does not exist (a read error is a problem)."""
+        if name not in self._files:
+            target = self.path / name
+            try:
+                self._files[name] = target.read_bytes()
+            except FileNotFoundError:
+                self._files[name] = None
+            except (OSError, ValueError) as exc:
+                problems.append(f"{target} cannot be read: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
+                self._files[name] = None
+        return self._files[name]
 
     def named(self, problems: list[str]) -> tuple[str, str] | None:
-        """(name, version), or None with the problem recorded."""
+        """(name, version) from its METADATA / PKG-INFO headers; None where they cannot be read."""
         if self._named is None:
-            try:
-                self._named = (self.dist.name or "", self.dist.version or "")
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                problems.append(f"metadata of a distribution in {self.base} cannot be read: {type(exc).__name__}: {exc}")
-                self._named = ("", "")
+            raw = self.read("METADATA" if self.kind == "dist-info" else "PKG-INFO", problems)
+            name = version = ""
+            for line in (raw or b"").decode("utf-8", "replace").splitlines():
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key.strip().lower() == "name" and not name:
+                    name = value.strip()
+                elif key.strip().lower() == "version" and not version:
+                    version = value.strip()
+            if raw is not None and not name:
+                problems.append(f"{self.path}: its metadata names no distribution")
+            self._named = (name, version)
         return self._named if self._named[0] else None
 
     @property
     def name(self) -> str:
-        return self._named[0] if self._named else "(unnamed)"
+        return self._named[0] if self._named and self._named[0] else self.path.name
 
     @property
     def version(self) -> str:
         return self._named[1] if self._named else ""
 
 
-def _read_dists(folders: Sequence[str], problems: list[str]) -> list[_Dist]:
-    unique = list(dict.fromkeys(folders))
-    dists: list[md.Distribution] = _safe(
-        problems, "listing installed distributions", lambda: list(md.distributions(path=unique)), []
-    )
-    return [_Dist(d) for d in dists]
+class _Listing:
+    """The metadata folders of the path's folders, each folder listed once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        self._by_folder: dict[str, list[_Dist]] = {}
+
+    def in_folder(self, folder: str) -> list[_Dist]:
+        if folder not in self._by_folder:
+            dists: list[_Dist] = []
+            try:
+                names = sorted(os.listdir(folder))
+            except FileNotFoundError:
+                names = []
+            except (OSError, ValueError) as exc:
+                self.problems.append(f"listing {folder}: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
+                names = []
+            for name in names:
+                for suffix in (".dist-info", ".egg-info", ".egg-link"):
+                    if name.endswith(suffix):
+                        dists.append(_Dist(Path(folder) / name, Path(folder), suffix[1:]))
+            self._by_folder[folder] = dists
+        return self._by_folder[folder]
+
+    def every(self, folders: Iterable[str]) -> list[_Dist]:
+        return [d for folder in dict.fromkeys(folders) for d in self.in_folder(folder)]
 
 
-def _text(d: _Dist, name: str, problems: list[str]) -> str | None:
-    try:
-        return d.dist.read_text(name)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        problems.append(f"{name} in {d.base} cannot be read: {type(exc).__name__}: {exc}")
-        return None
+def installed_version(listing: _Listing, folders: Iterable[str], project: str) -> str | None:
+    """The version of ``project`` first on ``folders``, from its metadata folder."""
+    want = canonicalize_name(project)
+    for d in listing.every(folders):
+        if d.kind == "dist-info" and canonicalize_name(d.path.name.split("-", 1)[0]) == want:
+            named = d.named(listing.problems)
+            if named:
+                return named[1]
+    return None
 
 
-def _record(d: _Dist, problems: list[str]) -> dict[str, str]:
-    """RECORD as {path: hash}, read once per distribution."""
-    if d.record is None:
-        d.record = {}
-        for line in (_text(d, "RECORD", problems) or "").splitlines():
-            path, _, rest = line.partition(",")
-            d.record[path.strip('"')] = rest.partition(",")[0]
-    return d.record
+# --- tying the package to a distribution ---------------------------------------
 
 
 def _resolve(path: Path) -> Path:
@@ -275,30 +324,110 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _editable_target(d: _Dist, problems: list[str]) -> tuple[Path | None, str]:
-    """Where an editable install of ``d`` points ``aiter``, and the file that says so."""
-    raw = _text(d, "direct_url.json", problems)  # pip writes one for every editable install
+def _record_entries(raw: bytes, rel: str) -> dict[str, str]:
+    """The RECORD rows under ``rel`` (``{path: hash}``), parsing only the rows that can match."""
+    out: dict[str, str] = {}
+    prefix = rel + "/"
+    for line in raw.decode("utf-8", "replace").splitlines():
+        path, _, rest = line.partition(",")
+        path = path.strip('"')
+        if path == rel or path.startswith(prefix):
+            out[path] = rest.partition(",")[0]
+    return out
+
+
+def _mentions(raw: bytes, rel: str) -> bool:
+    """A byte test before any parsing: whether a RECORD row may start with ``rel``."""
+    token = rel.encode("utf-8", "surrogateescape")
+    return raw.startswith(token) or b"\n" + token in raw or b'\n"' + token in raw or raw.startswith(b'"' + token)
+
+
+@dataclass
+class _Claim:
+    dist: _Dist
+    evidence: str
+    record: dict[str, str]  # the rows under the package, for the hash check
+
+
+def _owner_by_files(d: _Dist, spots: list[tuple[Path, str]], problems: list[str]) -> _Claim | None:
+    """``d`` owns the package if its RECORD (or installed-files.txt) lists its files."""
+    if d.kind == "dist-info":
+        raw = d.read("RECORD", problems)
+        if raw is None:
+            return None
+        for base, rel in spots:
+            if base == d.base and _mentions(raw, rel):
+                rows = _record_entries(raw, rel)
+                if rows:
+                    return _Claim(d, f"its RECORD lists {len(rows)} file(s) under {rel}/", rows)
+    elif d.kind == "egg-info" and d.path.is_dir():
+        raw = d.read("installed-files.txt", problems)  # paths relative to the egg-info folder
+        for base, rel in spots:
+            if raw is not None and base == d.base and _mentions(raw.replace(b"../", b""), rel):
+                return _Claim(d, f"its installed-files.txt lists files under {rel}/", {})
+    return None
+
+
+def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | None:
+    """``d`` owns the package if it is an editable or develop install pointing at it."""
+    if d.kind == "egg-link":
+        raw = d.read("", problems) if False else None  # an egg-link is a file, read below
+        try:
+            raw = d.path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{d.path} cannot be read: {type(exc).__name__}: {exc.strerror or exc}")
+            return None
+        lines = raw.decode("utf-8", "replace").splitlines()
+        if not lines:
+            return None
+        project = _resolve(Path(lines[0].strip()))
+        if real.parent != project:
+            return None
+        infos = sorted(project.glob("*.egg-info")) if project.is_dir() else []
+        for info in infos:
+            egg = _Dist(info, project, "egg-info")
+            top = (egg.read("top_level.txt", problems) or b"").decode("utf-8", "replace").split()
+            if MODULE in top and egg.named(problems):
+                return _Claim(egg, f"a legacy develop install: {d.path.name} in {d.base} points at {project}, whose {info.name} names 'aiter'", {})
+        return None
+    if d.kind != "dist-info":
+        return None
+    record = d.read("RECORD", problems) or b""
+    if b"__editable__" not in record and b".pth" not in record:
+        return None
+    for line in record.decode("utf-8", "replace").splitlines():
+        entry = line.partition(",")[0].strip('"')
+        name = entry.rsplit("/", 1)[-1]
+        if name.startswith("__editable__") and name.endswith("_finder.py"):
+            target = _editable_mapping(d.base / entry, problems).get(MODULE)
+            if target is not None and _resolve(Path(target)) == real:
+                return _Claim(d, f"its editable finder {name} maps 'aiter' to {target}", {})
+    raw = d.read("direct_url.json", problems)  # pip writes one for every editable install
     if not raw:
-        return None, ""
+        return None
     try:
         data = json.loads(raw)
         editable = bool(data.get("dir_info", {}).get("editable"))
         url = urlparse(str(data.get("url", "")))
     except (ValueError, AttributeError) as exc:
-        problems.append(f"direct_url.json in {d.base} is not valid: {type(exc).__name__}: {exc}")
-        return None, ""
-    if not editable:
-        return None, ""
-    for entry in _record(d, problems):
-        name = entry.rsplit("/", 1)[-1]
-        if name.startswith("__editable__") and name.endswith("_finder.py"):
-            target = _editable_mapping(d.base / entry, problems).get(MODULE)
-            if target is not None:
-                return Path(target), f"its editable finder {name} maps 'aiter' to {target}"
-    if url.scheme == "file":
-        root = Path(unquote(url.path))
-        return root, f"its direct_url.json records an editable install of {root}"
-    return None, ""
+        problems.append(f"{d.path / 'direct_url.json'} is not valid: {type(exc).__name__}: {exc}")
+        return None
+    if editable and url.scheme == "file":
+        root = _resolve(Path(unquote(url.path)))
+        if _inside(real, root):
+            return _Claim(d, f"its direct_url.json records an editable install of {root}", {})
+    return None
+
+
+def _claims_module(d: _Dist, problems: list[str]) -> bool:
+    """Whether ``d`` installs some module ``aiter`` (just not, as it turns out, this one)."""
+    if d.kind == "dist-info":
+        raw = d.read("RECORD", problems)
+        if raw is not None:
+            return _mentions(raw, MODULE + "/") or _mentions(raw, MODULE + ".py")
+    if d.kind in ("dist-info", "egg-info") and d.path.is_dir():
+        return MODULE in (d.read("top_level.txt", problems) or b"").decode("utf-8", "replace").split()
+    return False
 
 
 def _sha256(path: Path) -> str | None:
@@ -309,47 +438,56 @@ def _sha256(path: Path) -> str | None:
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def _spots(location: Path) -> list[tuple[Path, str]]:
+    """(folder, relative path) pairs naming the package as a RECORD could: as found (a symlinked
+    folder keeps its place) and resolved."""
+    out = []
+    for path in (Path(os.path.abspath(location)), _resolve(location)):
+        pair = (path.parent, path.name)
+        if pair not in out:
+            out.append(pair)
+    resolved_parent = _resolve(location.parent)
+    if (resolved_parent, location.name) not in out:
+        out.append((resolved_parent, location.name))
+    return out
+
+
 def _tie(
-    package_dir: Path | None, module_file: Path | None, fused: Submodule, folders: Sequence[str], problems: list[str]
+    location: Path, fused: Found, folders: Sequence[str], listing: _Listing, problems: list[str]
 ) -> tuple[_Dist | None, str, tuple[str, ...]]:
     """(owning distribution, evidence, conflicting claimants)."""
-    location = package_dir or module_file
-    if location is None:
-        return None, "", ()
     real = _resolve(location)
-    pool = _read_dists([*folders, str(location.parent)], problems)
-    owners: list[tuple[_Dist, str, dict[str, str]]] = []
+    spots = _spots(location)
+    bases = [str(b) for b, _ in spots]
+    owners: list[_Claim] = []
     claimants: list[tuple[_Dist, str]] = []
-    for d in pool:
-        base = _resolve(d.base)
-        record = _record(d, problems) if _inside(real, base) or real.parent == base else {}
-        rel = os.path.relpath(real, base) if record else ""
-        listed = sorted(k for k in record if k == rel or k.startswith(rel + "/"))
-        if listed and d.named(problems):
-            owners.append((d, f"its RECORD lists {len(listed)} file(s) under {rel}/", record))
-            continue
-        target, why = _editable_target(d, problems)
-        if target is not None and (_inside(real, _resolve(target)) or _resolve(target) == real) and d.named(problems):
-            owners.append((d, why, {}))
-            continue
-        top = (_text(d, "top_level.txt", problems) or "").split()
-        claims = MODULE in top or any(k.split("/")[0] in (MODULE, f"{MODULE}.py") for k in record)
-        if claims and d.named(problems):
+    for d in listing.every([*folders, *bases]):
+        claim = _owner_by_files(d, spots, problems) or _owner_by_pointer(d, real, problems)
+        if claim is not None and claim.dist.named(problems):
+            owners.append(claim)
+        elif d.kind != "egg-link" and _claims_module(d, problems) and d.named(problems):
+            if d.kind == "egg-info" and d.base == real.parent:
+                continue  # the checkout's own egg-info, never installed: nothing claims from it
             claimants.append((d, "names the module 'aiter' but none of its files is this one"))
-    if len(owners) > 1 and fused.path is not None and package_dir is not None:
+    if len(owners) > 1 and fused.path is not None and isinstance(fused.path, Path):
         # Two RECORDs for one folder (one install over another): the file on disk says which won.
-        rel_fused = os.path.relpath(_resolve(fused.path), _resolve(owners[0][0].base))
         digest = _sha256(fused.path)
-        matching = [o for o in owners if o[2].get(rel_fused) and o[2].get(rel_fused) == digest]
+        rels = {os.path.relpath(_resolve(fused.path), _resolve(o.dist.base)).replace(os.sep, "/") for o in owners}
+        matching = [o for o in owners if any(o.record.get(r) and o.record.get(r) == digest for r in rels)]
         if len(matching) != 1:
-            matching = [o for o in owners if rel_fused in o[2]]
+            matching = [o for o in owners if any(r in o.record for r in rels)]
         if len(matching) == 1:
             owner = matching[0]
-            losers = [(d, f"also has a RECORD for this folder, but not the {rel_fused} on disk") for d, _, _ in owners if d is not owner[0]]
-            return owner[0], f"{owner[1]}, including {rel_fused}", _conflicts(losers + claimants)
+            rel = next(r for r in rels if r in owner.record)
+            losers = [(o.dist, f"also has a RECORD for this folder, but not the {rel} on disk") for o in owners if o is not owner]
+            return owner.dist, f"{owner.evidence}, including {rel}", _conflicts(losers + claimants)
     if len(owners) == 1:
-        return owners[0][0], owners[0][1], _conflicts(claimants)
-    losers = [(d, why) for d, why, _ in owners] + claimants
+        return owners[0].dist, owners[0].evidence, _conflicts(claimants)
+    unique = {id(o.dist): o for o in owners}
+    if len(unique) == 1:
+        only = next(iter(unique.values()))
+        return only.dist, only.evidence, _conflicts(claimants)
+    losers = [(o.dist, o.evidence) for o in owners] + claimants
     return None, "", _conflicts(losers)
 
 
@@ -357,31 +495,45 @@ def _conflicts(items: list[tuple[_Dist, str]]) -> tuple[str, ...]:
     return tuple(sorted({f"{d.name} {d.version} at {d.base} ({why})" for d, why in items}))
 
 
+# --- the answer -------------------------------------------------------------------
+
+
+def _is_dir(problems: list[str], path: Path) -> bool:
+    return _safe(problems, f"looking at {path}", path.is_dir, False)
+
+
 def locate(search_path: Sequence[str] | None = None) -> Located:
     """Find ``aiter`` on ``search_path`` (default: as ``import aiter`` would) and its distribution."""
     problems: list[str] = []
-    package_dir, module_file, how, folders = _find(search_path, problems)
-    if package_dir is None and module_file is None:
-        return Located(None, None, how, None, None, True, "", (), tuple(problems), _ABSENT, False, None)
-    fused = _ABSENT
-    has_jit = False
+    listing = _Listing(problems)
+    locations, module_file, how, folders = _find(search_path, problems)
+    torch = installed_version(listing, folders, "torch")
+    if not locations and module_file is None:
+        return Located(None, None, how, None, None, True, "", (), tuple(problems), Found(MODULE, "missing", None), False, None, torch)
+    tree = Tree(tuple(locations)) if locations else None
+    fused = tree.find(f"{MODULE}.fused_moe") if tree is not None else Found(MODULE, "missing", None)
+    has_jit = tree is not None and tree.find(f"{MODULE}.jit").is_package
     native = None
-    if package_dir is not None:
-        pkg = package_dir
-        fused = _safe(problems, f"looking for fused_moe in {pkg}", lambda: find_submodule(pkg, "fused_moe"), _ABSENT)
-        has_jit = _safe(problems, f"looking at {pkg / 'jit'}", lambda: (pkg / "jit").is_dir(), False)
-        for tree in ("aiter_meta", "csrc"):
-            if _safe(problems, f"looking at {pkg.parent / tree}", lambda: (pkg.parent / tree).is_dir(), False):
-                native = f"{tree}/"
-                break
-    dist, evidence, conflicts = _tie(package_dir, module_file, fused, folders, problems)
+    on_disk: Path | None = module_file
+    if tree is not None:
+        holder = next((loc for loc in tree.locations if isinstance(loc, Path) and fused.path is not None and str(fused.path).startswith(str(loc))), None)
+        on_disk = holder or next((loc for loc in tree.locations if isinstance(loc, Path)), None)
+        if on_disk is not None:
+            for native_dir in ("aiter_meta", "csrc"):
+                if _is_dir(problems, on_disk.parent / native_dir):
+                    native = f"{native_dir}/"
+                    break
+    dist, evidence, conflicts = (None, "", ())
+    if on_disk is not None:
+        dist, evidence, conflicts = _tie(on_disk, fused, folders, listing, problems)
     if dist is None:
-        return Located(package_dir, module_file, how, None, None, True, "", conflicts, tuple(problems), fused, has_jit, native)
+        return Located(tree, module_file, how, None, None, True, "", conflicts, tuple(problems), fused, has_jit, native, torch)
     try:
         Version(dist.version)
         valid = True
     except InvalidVersion:
         valid = False
-    return Located(
-        package_dir, module_file, how, dist.name, dist.version, valid, evidence, conflicts, tuple(problems), fused, has_jit, native
-    )
+    return Located(tree, module_file, how, dist.name, dist.version, valid, evidence, conflicts, tuple(problems), fused, has_jit, native, torch)
+
+
+__all__ = ["AMD_DISTRIBUTION", "MODULE", "Located", "is_amd_name", "locate", "zipfile"]

@@ -59,6 +59,11 @@ class NotPrebuiltError(CapabilityError, RuntimeError):
         self.modules = modules
 
 
+class UsageError(CapabilityError, TypeError, ValueError):
+    """An argument of the wrong type or value was passed to this project's API; the message
+    names the argument and what it must be. Catch it as TypeError or ValueError."""
+
+
 class AgreementError(CapabilityError, RuntimeError):
     """Ranks could not exchange their reports."""
 

@@ -57,7 +57,7 @@ def _judge(loc: Located) -> tuple[AiterStatus, str, str]:
         )
     where = str(loc.location)
     named = f"the distribution '{loc.distribution}' {loc.version}" if loc.distribution else "no installed distribution"
-    if loc.package_dir is None:
+    if loc.tree is None:
         return AiterStatus.IMPOSTOR, "content: a single-file module aiter.py, not AITER's package", (
             f"module 'aiter' at {where} ({named}) is a single file, not AMD's AITER package; {_AMD}"
         )
@@ -92,8 +92,8 @@ def identity(facts: Facts) -> AiterIdentity:
     loc = facts.located
     status, rule, detail = _judge(loc)
     import_error = None
-    if status is AiterStatus.AVAILABLE and facts.static.unreadable is not None:
-        status, detail = AiterStatus.UNREADABLE, f"{detail}; {facts.static.unreadable}"
+    if status is AiterStatus.AVAILABLE and facts.unreadable is not None:
+        status, detail = AiterStatus.UNREADABLE, f"{detail}; {facts.unreadable}"
     rt = facts.runtime
     if status is not AiterStatus.IMPOSTOR and rt is not None and rt.import_error is not None:
         status, import_error = AiterStatus.IMPORT_FAILED, rt.import_error
@@ -155,7 +155,7 @@ def enums(facts: Facts) -> tuple[dict[str, tuple[str, ...]], Literal["enum_heade
 
 def evidence(facts: Facts, ident: AiterIdentity) -> tuple[FusedMoe | None, Evidence]:
     """The signature that decides (or None) and the evidence, with why none decides."""
-    static = facts.static.reading
+    static = facts.static
     rt = facts.runtime
     fused: FusedMoe | None = None
     reason: str | None = None
@@ -187,7 +187,7 @@ def evidence(facts: Facts, ident: AiterIdentity) -> tuple[FusedMoe | None, Evide
         enum_header=None if header is None else str(header),
         enum_source=enum_source,
         enum_error=enum_error,
-        problems=facts.located.problems,
+        problems=facts.problems,
     )
 
 

@@ -19,6 +19,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 from ._model import KernelKind
@@ -33,6 +34,8 @@ KERNEL_NAME = re.compile(
 # Kernel name quantisation -> AITER QuantType member (for the qdtype that name carries).
 QUANT_OF = {"noquant": "No", "pertoken": "per_Token", "blockscale": "per_1x128", "pertensor": "per_Tensor"}
 ARCH_STRING = re.compile(rb"amdhsa--(gfx[0-9a-f]+)")
+# The variables the JIT folders depend on: the registry keys its cache on them.
+ENVIRONMENT = ("AITER_JIT_DIR", "HOME")
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def read_dispatch(tree: ast.Module | None) -> tuple[tuple[DispatchFact, ...], st
     return tuple(out), None
 
 
-def _jit_dirs(package_dir: Path, environ: dict[str, str]) -> list[Path]:
+def _jit_dirs(package_dir: Path, environ: Mapping[str, str]) -> list[Path]:
     dirs = [package_dir / "jit"]
     if environ.get("AITER_JIT_DIR"):
         dirs.append(Path(environ["AITER_JIT_DIR"]))
@@ -198,8 +201,29 @@ def _so_archs(path: Path) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def read_kernels(package_dir: Path, tree: ast.Module | None, environ: dict[str, str] | None = None) -> KernelFacts:
-    env = dict(os.environ) if environ is None else environ
+def _module_names(config: Path) -> tuple[list[str], str | None]:
+    """The module names ``optCompilerConfig.json`` lists (its top-level keys), or why none."""
+    try:
+        data = json.loads(config.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        return [], f"{config} cannot be read: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"
+    if not isinstance(data, dict):
+        return [], f"{config} is a JSON {type(data).__name__}, not an object of module names"
+    names = [k for k in data if isinstance(k, str) and re.fullmatch(r"[A-Za-z_][\w.-]*", k)]
+    if len(names) != len(data):
+        return names, f"{config}: {len(data) - len(names)} key(s) that are not module names were skipped"
+    return names, None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def read_kernels(package_dir: Path, tree: ast.Module | None, environ: Mapping[str, str]) -> KernelFacts:
+    env = environ
     problems: list[str] = []
     root = package_dir.parent
     hsa = next((root / c for c in HSA_CANDIDATES if (root / c).is_dir()), None)
@@ -215,14 +239,9 @@ def read_kernels(package_dir: Path, tree: ast.Module | None, environ: dict[str, 
 
     dirs = _jit_dirs(package_dir, env)
     modules: dict[str, JitModuleFact] = {}
-    jit_error = None
-    config = package_dir / "jit" / "optCompilerConfig.json"
-    try:
-        names = list(json.loads(config.read_bytes()))
-    except (OSError, ValueError, TypeError) as exc:
-        names, jit_error = [], f"{config} cannot be read: {type(exc).__name__}: {exc}"
+    names, jit_error = _module_names(package_dir / "jit" / "optCompilerConfig.json")
     for name in names:
-        built = next((d / f"{name}.so" for d in dirs if (d / f"{name}.so").is_file()), None)
+        built = next((d / f"{name}.so" for d in dirs if _is_file(d / f"{name}.so")), None)
         archs_built: tuple[str, ...] = ()
         if built is not None:
             try:

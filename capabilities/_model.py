@@ -234,21 +234,31 @@ class Environment(Frozen):
 
 
 class Gpu(Frozen):
-    """A GPU from the KFD topology; ``visible`` after ROCR_/HIP_VISIBLE_DEVICES."""
+    """A GPU from the KFD topology; ``visible`` after ROCR_, HIP_ and CUDA_VISIBLE_DEVICES;
+    ``uuid`` as ROCm reports it (``GPU-`` and the node's ``unique_id`` in hex), None without one."""
 
     index: int
+    node: int
     arch: str
     compute_units: int | None
     vendor_id: int | None
+    uuid: str | None
     visible: bool
 
 
+ArchSource = Literal["live", "named", "none", "hidden", "undecided"]
+
+
 class Archs(Frozen):
-    """The architectures requests are checked for: the visible GPUs' (``live``), the ones
-    named by ``--arch`` / ``probe(arch=...)`` (``named``), or none (``none``: no GPU)."""
+    """The architectures requests are checked for, and where they come from: the visible
+    GPUs' (``live``); named by ``--arch`` / ``probe(arch=...)`` (``named``); no GPU on the
+    host (``none``: nothing is checked per arch); GPUs present and none visible
+    (``hidden``: per-arch features are unsupported); or which GPUs are visible cannot be
+    told (``undecided``: per-arch features are unknown). ``detail`` says how it was decided."""
 
     names: tuple[str, ...]
-    source: Literal["live", "named", "none"]
+    source: ArchSource
+    detail: str
 
 
 class KernelFamily(Frozen):

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import _facts
+from ._errors import UsageError
 from ._report import CapabilityReport, from_facts
+from ._resolve import Resolver
 
 DEFAULT_TIMEOUT = 120.0
 
 _cache: dict[tuple[object, ...], CapabilityReport] = {}
 _locks: dict[tuple[object, ...], threading.Lock] = {}
 _locks_lock = threading.Lock()  # held only to find a key's lock, never while probing
+# The resolver that read a report's files, to resolve further names against the same files;
+# keyed by identity (hashing a whole report costs more than the lookup is worth).
+_resolvers: dict[int, Resolver] = {}
 
 
 def probe(
@@ -34,16 +41,31 @@ def probe(
     ``isolated=True``); import failures are recorded in the report, not
     raised. The runtime reading is also taken by itself when ``aiter.fused_moe``
     is already imported. ``aiter_path`` probes the AITER in that folder (one
-    holding ``aiter/``) instead of the installed one. ``refresh=True`` probes
-    again and replaces the cached answer. ``arch`` ("gfx942" or several) decides
-    the hardware features for those architectures instead of the live GPUs, e.g.
-    to check a deployment from a build host. A probe never raises on what it
-    finds; only a malformed ``arch`` name is a ``ValueError``.
+    holding ``aiter/``, taken as a site folder) instead of the installed one.
+    ``arch`` ("gfx942" or several) decides the hardware features for those
+    architectures instead of the live GPUs, e.g. to check a deployment from a
+    build host.
+
+    The cache is keyed on the arguments and on everything else the probe reads
+    besides files: ``sys.path``, the meta-path finders, whether (and which)
+    ``aiter.fused_moe`` is imported, and the variables ``ROCR_VISIBLE_DEVICES``,
+    ``HIP_VISIBLE_DEVICES``, ``CUDA_VISIBLE_DEVICES``, ``CAPABILITIES_SYSFS_ROOT``,
+    ``AITER_JIT_DIR`` and ``HOME``. A change to any of them probes again; only a
+    change to the files themselves needs ``refresh=True`` (or :func:`clear_cache`).
+
+    A probe never raises on what it finds; arguments of the wrong type or value
+    raise :class:`UsageError` naming the argument.
     """
     archs = check_archs(arch)
-    path = None if aiter_path is None else str(Path(aiter_path).resolve())
+    for name, value in (("runtime", runtime), ("refresh", refresh), ("isolated", isolated)):
+        if not isinstance(value, bool):
+            raise UsageError(f"probe({name}=...) must be True or False, not {type(value).__name__} {value!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout <= 0:
+        raise UsageError(f"probe(timeout=...) must be a positive number of seconds (math.inf for none), not {timeout!r}")
+    path = None if aiter_path is None else check_aiter_path(aiter_path)
     isolated = bool(runtime and isolated)  # without the runtime probe there is nothing to isolate
-    key = (bool(runtime), isolated, path, timeout if isolated else None, archs)
+    inputs = _facts.Inputs.now()
+    key = (runtime, isolated, path, float(timeout) if isolated else None, archs, inputs)
     if not refresh:
         cached = _cache.get(key)
         if cached is not None:
@@ -53,18 +75,56 @@ def probe(
     with lock:  # one probe per key at a time; other keys are not held up by a slow one
         if not refresh and key in _cache:
             return _cache[key]
-        facts = _facts.collect(runtime=runtime, isolated=isolated, aiter_path=path, timeout=timeout, arch=archs)
+        facts = _facts.collect(runtime=runtime, isolated=isolated, aiter_path=path, timeout=float(timeout), arch=archs, inputs=inputs)
         report = _cache[key] = from_facts(facts)
+        if facts.resolver is not None:
+            _resolvers[id(report)] = facts.resolver
+            weakref.finalize(report, _resolvers.pop, id(report), None)
         return report
 
 
-def check_archs(arch: str | Sequence[str] | None) -> tuple[str, ...]:
-    """``"gfx942"`` or ``["gfx942", "gfx950"]`` as a sorted tuple; a malformed name is a ValueError."""
-    names = [] if arch is None else [arch] if isinstance(arch, str) else list(arch)
+def resolver_for(report: CapabilityReport) -> Resolver | None:
+    """The resolver that read ``report``'s files; None for a report made elsewhere."""
+    return _resolvers.get(id(report))
+
+
+def check_aiter_path(raw: object) -> str:
+    """``aiter_path`` as an absolute folder name; a non-folder is a :class:`UsageError`."""
+    if not isinstance(raw, (str, os.PathLike)):
+        raise UsageError(f"aiter_path must be a folder name (str or os.PathLike), not {type(raw).__name__}")
+    text = os.fspath(raw)
+    if not isinstance(text, str) or not text:
+        raise UsageError("aiter_path must name a folder (one holding aiter/), not an empty string")
+    folder = Path(text)
+    try:
+        is_dir = folder.is_dir()
+    except OSError as exc:
+        raise UsageError(f"aiter_path {text!r} cannot be looked at: {exc.strerror or exc}") from None
+    if not is_dir:
+        raise UsageError(f"aiter_path {text!r} is not a folder")
+    try:
+        os.listdir(folder)
+    except OSError as exc:
+        raise UsageError(f"aiter_path {text!r} cannot be read: {exc.strerror or exc}") from None
+    if folder.name == "aiter" and (folder / "__init__.py").exists() and not (folder / "aiter").exists():
+        raise UsageError(f"aiter_path {text!r} is the aiter package itself; pass the folder that holds it: {str(folder.parent)!r}")
+    return str(folder.resolve())
+
+
+def check_archs(arch: object) -> tuple[str, ...]:
+    """``"gfx942"`` or ``["gfx942", "gfx950"]`` as a sorted tuple; anything else is a UsageError."""
+    if arch is None:
+        names: list[object] = []
+    elif isinstance(arch, str):
+        names = [arch]
+    elif isinstance(arch, (list, tuple, set, frozenset)):
+        names = list(arch)
+    else:
+        raise UsageError(f"arch must be an arch name such as 'gfx942', or a list of them, not {type(arch).__name__} {arch!r}")
     bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"gfx[0-9a-f]{3,4}", n)]
     if bad:
-        raise ValueError(f"arch names look like 'gfx942' or 'gfx90a', not {', '.join(map(repr, bad))}")
-    return tuple(sorted(set(names)))
+        raise UsageError(f"arch names look like 'gfx942' or 'gfx90a', not {', '.join(map(repr, bad))}")
+    return tuple(sorted(set(names)))  # type: ignore[arg-type]
 
 
 def clear_cache() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import field_validator
 
-from . import _arch, _facts, _features, _gpu, _runtime, _static
-from ._distribution import Located, Submodule
+from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime
+from ._distribution import Located
+from ._source import Found
 from ._model import (
     AiterIdentity,
     AiterStatus,
@@ -73,11 +74,23 @@ class CapabilityReport(Frozen):
             build = _features.decide_unlisted(self.aiter, self.fused_moe, self.enums, self.evidence, name, self.entry_points)
         if build.support is not Support.SUPPORTED:
             return build
+        if _arch.checked_per_arch(name):
+            blocked = _arch.without_archs(self.archs, name, build)
+            if blocked is not None:
+                return blocked
         answers = [self.arch_features[a][name] for a in self.archs.names if name in self.arch_features.get(a, {})]
         return min([build, *answers], key=lambda f: _WORST.index(f.support))
 
     def support(self, name: str) -> Support:
         return self.feature(name).support
+
+
+def _entry(r: _resolve.Resolution) -> EntryPoint:
+    """An entry point is callable with a signature that was read, or its answer is unknown."""
+    if r.status == "resolved" and (r.kind != "function" or r.parameters is None or r.asynchronous):
+        why = "a call returns a coroutine" if r.asynchronous else "not a function whose signature can be read"
+        return EntryPoint(status="unknown", file=r.file, decorators=r.decorators, parameters=None, detail=f"{r.detail}: {why}")
+    return EntryPoint(status=r.status, file=r.file, decorators=r.decorators, parameters=r.parameters, detail=r.detail)
 
 
 def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> CapabilityReport:
@@ -86,10 +99,7 @@ def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> Ca
     ident = _features.identity(facts) if identity is None else identity
     fused, ev = _features.evidence(facts, ident)
     enums, _, _ = _features.enums(facts)
-    entry_points = {
-        name: EntryPoint(status=r.status, file=r.file, decorators=r.decorators, parameters=r.parameters, detail=r.detail)
-        for name, r in (facts.entry_points or {}).items()
-    }
+    entry_points = {name: _entry(r) for name, r in (facts.entry_points or {}).items()}
     features = _features.decide_all(ident, fused, enums, ev) | _features.decide_entries(ident, entry_points)
     archs = _arch.select_archs(facts)
     shipped = tuple(facts.kernels.archs) if facts.kernels is not None else ()
@@ -129,7 +139,7 @@ def report_for(
     origin = getattr(module, "__file__", None)
     facts = _facts.Facts(
         located=Located(
-            package_dir=None,
+            tree=None,
             module_file=None,
             found_by="report_for",
             distribution=distribution,
@@ -138,15 +148,16 @@ def report_for(
             owner_evidence="given by the caller",
             conflicts=(),
             problems=(),
-            fused_moe=Submodule(None, "missing"),
+            fused_moe=Found("aiter.fused_moe", "missing", None),
             has_jit=False,
             native_tree=None,
         ),
-        static=_static.StaticResult(reading, unreadable=None),
-        enums=_static.EnumResult(None, {k: tuple(v) for k, v in enums.items()}, None),
+        static=reading,
+        unreadable=None,
+        enums=_header.EnumResult(None, {k: tuple(v) for k, v in enums.items()}, None),
         runtime=_runtime.RuntimeResult(reading, None, {k: tuple(v) for k, v in enums.items()}),
-        environment=_facts.environment(),
-        gpus=_gpu.GpuFacts((), "not read: report_for describes a callable", ()),
+        environment=_facts.environment(None),
+        gpus=_gpu.GpuFacts((), "not read", (), "not read: report_for describes a callable"),
         kernels=None,
     )
     ident = AiterIdentity(

@@ -19,11 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._model import Parameter, ParameterKind, SignatureReading
+from ._source import Found
 
 _KINDS = {
     inspect.Parameter.POSITIONAL_ONLY: ParameterKind.POSITIONAL_ONLY,
@@ -59,29 +61,65 @@ def _default_text(value: object) -> str:
         return f"<{type(value).__name__} whose repr raised {type(exc).__name__}>"
 
 
-def signature_of(fn: Any) -> tuple[Parameter, ...]:
-    """Parameters of ``fn`` (following ``__wrapped__``); raises what inspect raises."""
+def _params(sig: inspect.Signature) -> tuple[Parameter, ...]:
     params = []
-    for p in inspect.signature(fn).parameters.values():
+    for p in sig.parameters.values():
         default = None if p.default is inspect.Parameter.empty else _default_text(p.default)
         params.append(Parameter(name=p.name, kind=_KINDS[p.kind], default=default))
     return tuple(params)
 
 
-def _origin(module: Any) -> Path | None:
+def _own(fn: Any) -> inspect.Signature | None:
+    """The signature a plain function's own code binds, whatever ``__wrapped__`` or
+    ``__signature__`` claim; None for anything that is not a plain function."""
+    code = getattr(fn, "__code__", None)
+    if not isinstance(fn, types.FunctionType) or not isinstance(code, types.CodeType):
+        return None
+    bare = types.FunctionType(code, {}, fn.__name__, fn.__defaults__, fn.__closure__)
+    bare.__kwdefaults__ = fn.__kwdefaults__
+    return inspect.signature(bare)
+
+
+def signature_of(fn: Any) -> tuple[Parameter, ...]:
+    """Parameters of ``fn`` as a call binds them; raises what inspect raises, and ValueError
+    where ``__wrapped__`` or ``__signature__`` claim a signature the function's own code
+    does not bind (a wrapper taking ``*args, **kwargs`` passes its call on, and is trusted)."""
+    claimed = inspect.signature(fn)
+    own = _own(fn)
+    if own is None or _params(own) == _params(claimed):  # annotations do not bind
+        return _params(claimed)
+    kinds = {p.kind for p in own.parameters.values()}
+    if kinds == {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
+        return _params(claimed)  # the functools.wraps pattern: (*args, **kwargs) passed on
+    raise ValueError(
+        f"its __wrapped__ or __signature__ claims {claimed}, but its own code binds {own}: "
+        "which one a call meets cannot be trusted"
+    )
+
+
+def _origin(module: Any) -> str | None:
     try:
         origin = getattr(module, "__file__", None)
     except Exception:  # a module-level __getattr__ may raise anything
         return None
-    return Path(origin).resolve().parent if isinstance(origin, str) else None
+    return origin if isinstance(origin, str) else None
 
 
-def read_loaded(module: Any, package_dir: Path | None) -> RuntimeResult:
-    """Read an imported ``aiter.fused_moe`` module, if it is the one in ``package_dir``."""
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def read_loaded(module: Any, fused: Found) -> RuntimeResult:
+    """Read an imported ``aiter.fused_moe`` module, if it is the located one (its file is the
+    one the source was read from: a module, or a package's ``__init__.py``)."""
     where = _origin(module)
-    if package_dir is not None and where != package_dir.resolve():
+    expected = None if fused.path is None else str(fused.path)
+    if expected is None or where is None or not _same_file(where, expected):
         error = (
-            f"the imported aiter.fused_moe comes from {where}, not from the located AITER at {package_dir}; "
+            f"the imported aiter.fused_moe comes from {where}, not from the located AITER's {expected}; "
             "its signature is not this build's"
         )
         return RuntimeResult(SignatureReading(parameters=None, error=error), None, {}, foreign=True)
@@ -115,29 +153,39 @@ def _enums() -> tuple[dict[str, tuple[str, ...]], list[str]]:
     return out, unlisted
 
 
-def import_and_read(package_dir: Path | None) -> RuntimeResult:
+def import_and_read(fused: Found) -> RuntimeResult:
     """Import ``aiter.fused_moe`` in this process and read it."""
     try:
         module = importlib.import_module("aiter.fused_moe")
     except (Exception, SystemExit) as exc:  # the import runs foreign code: anything may come out
         error = _describe(exc)
         return _failed(f"import aiter.fused_moe raised {error}", error)
-    return read_loaded(module, package_dir)
+    return read_loaded(module, fused)
 
 
 # --- the isolated probe: a child process ----------------------------------------
 
 
-def import_isolated(package_dir: Path, search_path: list[str], timeout: float) -> RuntimeResult:
-    """:func:`import_and_read` in a child process whose path starts with the located AITER.
+def import_isolated(package_dir: Path, fused: Found, search_path: list[str], timeout: float) -> RuntimeResult:
+    """:func:`import_and_read` in a child process where ``import aiter`` is the located AITER
+    (a finder maps the name onto its folder, whatever the folder is called), with the rest
+    of the path behind it.
 
     The answer is taken as soon as the child prints it; then the child's whole
-    process group ends, whatever the import left running.
+    process group ends, whatever the import left running. A child that exits
+    without answering ends the wait at once, even where something it started
+    keeps its output open.
     """
     marker = f"@@capabilities-{secrets.token_hex(8)}@@".encode()
     env = dict(os.environ)
     env["CAPABILITIES_CHILD"] = json.dumps(
-        {"project": _PROJECT, "path": [str(package_dir.parent), *search_path], "package": str(package_dir), "marker": marker.decode()}
+        {
+            "project": _PROJECT,
+            "path": search_path,
+            "package": str(package_dir),
+            "fused_moe": None if fused.path is None else str(fused.path),
+            "marker": marker.decode(),
+        }
     )
     with tempfile.TemporaryFile() as errors:
         try:
@@ -172,23 +220,37 @@ def _read_answer(child: subprocess.Popen[bytes], marker: bytes, timeout: float) 
     if stdout is None:  # Popen(stdout=PIPE) always sets it; this keeps the type checker honest
         return None, True
     deadline = time.monotonic() + timeout
-    buffer = b""
+    line = bytearray()  # the line being read; dropped as soon as it cannot be the answer
+    keep = True  # whether the current line may still start with the marker
+    exited = False
     with selectors.DefaultSelector() as sel:
         sel.register(stdout, selectors.EVENT_READ)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None, False
-            if not sel.select(min(left, 1.0)):
+            if not sel.select(0 if exited else min(left, 0.1)):
+                if exited:
+                    return None, True  # the child is gone and nothing more is buffered
+                exited = child.poll() is not None  # a grandchild may hold the pipe open: stop waiting for EOF
                 continue
             chunk = os.read(stdout.fileno(), 65536)
             if not chunk:
                 return None, True
-            buffer += chunk
-            for line in buffer.split(b"\n")[:-1]:
-                if line.startswith(marker):
-                    return line[len(marker) :], True
-            buffer = buffer[buffer.rfind(b"\n") + 1 :]
+            start = 0
+            while start < len(chunk):  # each byte is looked at once: no rescanning
+                end = chunk.find(b"\n", start)
+                piece = chunk[start:] if end < 0 else chunk[start:end]
+                if keep:
+                    line += piece
+                    if len(line) >= len(marker) and not line.startswith(marker):
+                        keep, line = False, bytearray()
+                if end < 0:
+                    break
+                if keep and line.startswith(marker):
+                    return bytes(line[len(marker) :]), True
+                line, keep = bytearray(), True
+                start = end + 1
 
 
 def _end(child: subprocess.Popen[bytes]) -> None:
@@ -227,10 +289,32 @@ def _decode(payload: bytes) -> RuntimeResult:
         return _failed(error, error)
 
 
+class _Located:
+    """A meta-path finder that gives ``import aiter`` the located package, by its folder."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> Any:
+        if fullname != "aiter":
+            return None
+        import importlib.util
+
+        init = os.path.join(self.package, "__init__.py")
+        if os.path.isfile(init):
+            return importlib.util.spec_from_file_location("aiter", init, submodule_search_locations=[self.package])
+        import importlib.machinery
+
+        spec = importlib.machinery.ModuleSpec("aiter", None, is_package=True)
+        spec.submodule_search_locations = [self.package]
+        return spec
+
+
 def _child_main() -> None:
     spec = json.loads(os.environ["CAPABILITIES_CHILD"])
     sys.path[:] = spec["path"]
-    result = import_and_read(Path(spec["package"]))
+    sys.meta_path.insert(0, _Located(spec["package"]))
+    result = import_and_read(Found("aiter.fused_moe", "source", None if spec["fused_moe"] is None else Path(spec["fused_moe"])))
     sys.stdout.write("\n" + spec["marker"] + _encode(result) + "\n")
     sys.stdout.flush()
     os._exit(0)  # threads the import started must not keep the child alive

@@ -214,16 +214,23 @@ def write_fake_entry_points(root: Path, entry_points: Mapping[str, Mapping[str, 
     return root
 
 
-def write_fake_sysfs(root: Path, gpus: Sequence[tuple[int, int]], *, cpu_nodes: int = 1) -> Path:
+def write_fake_sysfs(root: Path, gpus: Sequence[tuple[int, ...]], *, cpu_nodes: int = 1) -> Path:
     """A KFD topology under ``root`` (use it as CAPABILITIES_SYSFS_ROOT): ``cpu_nodes``
-    CPU nodes (gfx_target_version 0), then one node per ``(gfx_target_version,
-    compute_units)``, e.g. ``(90402, 304)`` for an MI300X."""
+    CPU nodes (no SIMDs, gfx_target_version 0), then one node per ``(gfx_target_version,
+    compute_units)`` or ``(gfx_target_version, compute_units, unique_id)``, e.g.
+    ``(90402, 304)`` for an MI300X. Without a ``unique_id`` each GPU gets a distinct one,
+    ``0x1d6e...`` plus its node number (0: the device reports none)."""
     nodes = root / "sys/class/kfd/kfd/topology/nodes"
-    entries = [(0, 0)] * cpu_nodes + list(gpus)
-    for number, (version, cus) in enumerate(entries):
+    entries: list[tuple[int, ...]] = [(0, 0)] * cpu_nodes + [tuple(g) for g in gpus]
+    for number, entry in enumerate(entries):
+        version, cus = entry[0], entry[1]
+        unique = entry[2] if len(entry) > 2 else (0x1D6E3A5B00000000 + number if version else 0)
         (nodes / str(number)).mkdir(parents=True, exist_ok=True)
-        props = f"cpu_cores_count {0 if version else 8}\nsimd_count {cus * 4}\nsimd_per_cu 4\n" if version else "cpu_cores_count 8\nsimd_count 0\n"
-        props += f"gfx_target_version {version}\nvendor_id {0x1002 if version else 0}\n"
+        if version:
+            props = f"cpu_cores_count 0\nsimd_count {cus * 4}\nsimd_per_cu 4\n"
+        else:
+            props = "cpu_cores_count 8\nsimd_count 0\n"
+        props += f"gfx_target_version {version}\nvendor_id {0x1002 if version else 0}\nunique_id {unique}\n"
         (nodes / str(number) / "properties").write_text(props, encoding="utf-8")
     return root
 
@@ -263,7 +270,7 @@ def fake_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
     def make(gpus: Sequence[tuple[int, int]], **kwargs: int) -> Path:
         root = write_fake_sysfs(tmp_path / f"sysfs-{next(counter)}", gpus, **kwargs)
         monkeypatch.setenv("CAPABILITIES_SYSFS_ROOT", str(root))
-        for name in ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES"):
+        for name in ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"):
             monkeypatch.delenv(name, raising=False)
         clear_cache()
         return root

@@ -145,7 +145,7 @@ def test_unreadable_peer_report_is_an_agreement_error(
 
     fake_aiter()
     # A peer on another version of this project: its bytes are not our schema.
-    monkeypatch.setattr(_agree, "_exchange", lambda payload, group: [b'{"schema_version": 99}'])
+    monkeypatch.setattr(_agree, "_exchange", lambda payload, group: [b'R{"schema_version": 99}'])
     # One wrong schema version, and every other field missing: the count is the payload's own.
     count = len(capabilities.CapabilityReport.model_fields)
     with pytest.raises(capabilities.AgreementError, match=rf"rank 0 sent a report this rank cannot read \({count} problem\(s\)\)"):

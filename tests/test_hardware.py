@@ -80,7 +80,7 @@ def test_no_kfd_folder_is_no_gpu_not_an_error(tmp_path: Path) -> None:
     assert facts.gpus == () and facts.problems == ()
 
 
-def test_garbage_and_unreadable_properties_are_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_garbage_and_unreadable_properties_make_visibility_undecided(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_fake_sysfs(tmp_path, [GFX942, GFX950])
     nodes = root / "sys/class/kfd/kfd/topology/nodes"
     (nodes / "1" / "properties").write_bytes(b"\xff\xfe garbage\ngfx_target_version lots\n")
@@ -94,15 +94,122 @@ def test_garbage_and_unreadable_properties_are_problems(tmp_path: Path, monkeypa
     monkeypatch.setattr(Path, "read_bytes", deny)
     facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(root)})
     assert facts.gpus == ()
-    assert any("node 1: properties has no gfx_target_version" in p for p in facts.problems)
+    assert any("node 1: properties has no simd_count and gfx_target_version" in p for p in facts.problems)
     assert any("node 2: properties cannot be read: PermissionError" in p for p in facts.problems)
+    assert facts.undecided is not None and "cannot be told" in facts.undecided
 
 
-def test_uuid_visibility_is_reported_not_guessed(tmp_path: Path) -> None:
-    write_fake_sysfs(tmp_path, [GFX942])
-    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(tmp_path), "ROCR_VISIBLE_DEVICES": "GPU-1234"})
-    assert [g.visible for g in facts.gpus] == [False]
-    assert "is not a device index" in facts.problems[0]
+# (uuid of GPU 0, GPU 1, GPU 2) as ROCm writes them: 'GPU-' and the unique_id in 16 hex digits.
+U0, U1, U2 = 0x00AA11BB22CC33DD, 0x00AA11BB22CC44EE, 0x7F00000000000001
+THREE = [(*GFX942, U0), (*GFX950, U1), (*GFX90A, U2)]
+
+
+@pytest.mark.parametrize(
+    ("env", "visible"),
+    [
+        ({}, [0, 1, 2]),
+        ({"ROCR_VISIBLE_DEVICES": "2,0"}, [0, 2]),
+        ({"ROCR_VISIBLE_DEVICES": "GPU-00aa11bb22cc44ee"}, [1]),  # a full UUID
+        ({"ROCR_VISIBLE_DEVICES": "gpu-00AA11BB22CC44"}, [1]),  # a unique prefix, any case
+        ({"ROCR_VISIBLE_DEVICES": "GPU-00aa11bb22cc"}, []),  # a prefix of two GPUs: the list ends there
+        ({"ROCR_VISIBLE_DEVICES": "0,GPU-ffff"}, [0]),  # no match: ends there
+        ({"ROCR_VISIBLE_DEVICES": "0x1"}, [1]),  # strtol: hex
+        ({"ROCR_VISIBLE_DEVICES": "02"}, [2]),  # strtol: octal
+        ({"ROCR_VISIBLE_DEVICES": "0-2"}, []),  # a range is not a device: ends at once
+        ({"ROCR_VISIBLE_DEVICES": "-1"}, []),
+        ({"ROCR_VISIBLE_DEVICES": "garbage,1"}, []),
+        ({"ROCR_VISIBLE_DEVICES": ""}, []),  # set and empty: no GPU
+        ({"ROCR_VISIBLE_DEVICES": "1,1,2"}, [1]),  # a repeat ends the list
+        ({"ROCR_VISIBLE_DEVICES": " 1 , 2 "}, [1, 2]),  # ROCr trims
+        ({"HIP_VISIBLE_DEVICES": "1"}, [1]),
+        ({"CUDA_VISIBLE_DEVICES": "2"}, [2]),  # HIP honours it too
+        ({"HIP_VISIBLE_DEVICES": "0", "CUDA_VISIBLE_DEVICES": "2"}, [0]),  # HIP_ wins
+        ({"HIP_VISIBLE_DEVICES": "", "CUDA_VISIBLE_DEVICES": "2"}, [2]),  # an empty HIP_ is unset
+        ({"ROCR_VISIBLE_DEVICES": "1,2", "HIP_VISIBLE_DEVICES": "1"}, [2]),  # HIP indexes what ROCr left
+        ({"ROCR_VISIBLE_DEVICES": "1,2", "CUDA_VISIBLE_DEVICES": "0"}, [1]),
+        ({"HIP_VISIBLE_DEVICES": "GPU-7f00000000000001"}, [2]),  # HIP: a substring of the lowercase UUID
+        ({"HIP_VISIBLE_DEVICES": "GPU-7F00000000000001"}, []),  # ... matched as written
+        ({"HIP_VISIBLE_DEVICES": "1,1,0"}, [0, 1]),  # HIP skips repeats
+        ({"HIP_VISIBLE_DEVICES": "01"}, []),  # HIP takes exact decimals only
+        ({"HIP_VISIBLE_DEVICES": "-1"}, []),
+        ({"HIP_VISIBLE_DEVICES": "0,5,1"}, [0]),  # out of range ends it
+    ],
+    ids=lambda v: repr(v),
+)
+def test_visibility_follows_rocm(tmp_path: Path, env: dict[str, str], visible: list[int]) -> None:
+    write_fake_sysfs(tmp_path, THREE)
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(tmp_path), **env})
+    assert [g.index for g in facts.visible] == visible
+    assert facts.undecided is None
+    for name, value in env.items():
+        assert f"{name}={value!r}" in facts.visibility or (name == "HIP_VISIBLE_DEVICES" and not value)
+
+
+def test_the_uuid_is_reported(tmp_path: Path) -> None:
+    write_fake_sysfs(tmp_path, [(*GFX942, U0), (*GFX950, 0)])
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(tmp_path)})
+    assert [g.uuid for g in facts.gpus] == ["GPU-00aa11bb22cc33dd", None]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ROCR_VISIBLE_DEVICES": "GPU-00aa11bb22cc33dd"},  # the gfx942, by UUID
+        {"ROCR_VISIBLE_DEVICES": "-1"},  # nothing visible
+        {"ROCR_VISIBLE_DEVICES": "0-1"},
+        {"HIP_VISIBLE_DEVICES": "garbage"},
+        {"CUDA_VISIBLE_DEVICES": "0"},
+    ],
+    ids=lambda v: repr(v),
+)
+def test_a_hidden_or_gfx942_only_process_fails_the_mxfp4_gate(fake_aiter: Any, fake_sysfs: Any, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    _build(fake_aiter)
+    fake_sysfs([(*GFX942, U0), (*GFX950, U1)])
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = _cli("--require", "QuantType.per_1x32")
+    assert code == 1, err
+    report = capabilities.probe()
+    assert report.archs.source in ("live", "hidden")
+    assert report.support("QuantType.per_1x32") is Support.UNSUPPORTED
+
+
+def test_a_visible_gfx950_passes_the_mxfp4_gate(fake_aiter: Any, fake_sysfs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(fake_aiter)
+    fake_sysfs([(*GFX942, U0), (*GFX950, U1)])
+    monkeypatch.setenv("ROCR_VISIBLE_DEVICES", "GPU-00aa11bb22cc44ee")
+    assert _cli("--require", "QuantType.per_1x32")[0] == 0
+    assert capabilities.probe().archs.names == ("gfx950",)
+
+
+def test_undecided_visibility_answers_unknown_never_nothing_to_check(fake_aiter: Any, fake_sysfs: Any) -> None:
+    _build(fake_aiter)
+    root = fake_sysfs([GFX950])
+    (root / "sys/class/kfd/kfd/topology/nodes/1/properties").write_text("simd_count 4\n")  # no gfx_target_version
+    report = capabilities.probe()
+    assert report.archs.source == "undecided"
+    feature = report.feature("QuantType.per_1x32")
+    assert feature.support is Support.UNKNOWN and "cannot be told" in feature.detail
+    assert report.support("no_combine") is report.features["no_combine"].support  # not a per-arch feature
+    assert any("node 1" in p for p in report.evidence.problems)
+    assert _cli("--require", "QuantType.per_1x32")[0] == 1
+
+
+@pytest.mark.parametrize("name", ["²", "node0", "-1", "1a"])
+def test_a_node_folder_that_is_not_a_number_is_ignored_and_said(tmp_path: Path, name: str) -> None:
+    root = write_fake_sysfs(tmp_path, [GFX942])
+    (root / "sys/class/kfd/kfd/topology/nodes" / name).mkdir()
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(root)})
+    assert [g.arch for g in facts.gpus] == ["gfx942"]
+    assert any("is not a node number" in p for p in facts.problems)
+
+
+def test_a_gap_in_the_node_numbers_is_undecided(tmp_path: Path) -> None:
+    root = write_fake_sysfs(tmp_path, [GFX942, GFX950])
+    nodes = root / "sys/class/kfd/kfd/topology/nodes"
+    (nodes / "1").rename(nodes / "7")
+    facts = read_gpus({"CAPABILITIES_SYSFS_ROOT": str(root)})
+    assert facts.undecided is not None and "not 0..2" in facts.undecided
 
 
 def test_report_lists_gpus_and_checks_for_the_visible_ones(fake_aiter: Any, fake_sysfs: Any) -> None:
@@ -268,7 +375,9 @@ def test_json_carries_the_hardware_sections(fake_aiter: Any, fake_sysfs: Any) ->
     _build(fake_aiter)
     fake_sysfs([GFX942])
     data = json.loads(_cli("--json")[1])
-    assert data["gpus"] == [{"index": 0, "arch": "gfx942", "compute_units": 304, "vendor_id": 4098, "visible": True}]
+    assert data["gpus"] == [
+        {"index": 0, "node": 1, "arch": "gfx942", "compute_units": 304, "vendor_id": 4098, "uuid": "GPU-1d6e3a5b00000001", "visible": True}
+    ]
     assert data["arch_features"]["gfx942"]["QuantType.per_1x32"]["support"] == "unsupported"
     assert set(data["jit"]["modules"]) == {"module_moe_asm", "module_moe_sorting"}
-    assert data["archs"] == {"names": ["gfx942"], "source": "live"}
+    assert data["archs"] == {"names": ["gfx942"], "source": "live", "detail": "no visibility variable is set: every GPU is visible"}

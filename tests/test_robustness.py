@@ -52,12 +52,13 @@ def test_unreadable_header_is_a_recorded_problem(fake_aiter: Any, monkeypatch: p
     assert "PermissionError" in (report.evidence.enum_error or "")
 
 
-def test_unreadable_folder_is_a_recorded_problem(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_record_is_a_recorded_problem(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_aiter()
-    _deny(monkeypatch, "is_dir", "jit")
+    _deny(monkeypatch, "read_bytes", "RECORD")
     report = capabilities.probe()
-    assert report.aiter.status is AiterStatus.AVAILABLE  # the distribution name still decides
-    assert any("PermissionError" in p for p in report.evidence.problems)
+    assert report.aiter.status is AiterStatus.AVAILABLE  # the content still decides
+    assert report.aiter.distribution is None  # no file proves who installed it
+    assert any("RECORD cannot be read: PermissionError" in p for p in report.evidence.problems)
 
 
 @pytest.mark.parametrize("which", ["METADATA", "top_level.txt"])
@@ -130,10 +131,11 @@ def test_a_runtime_reading_that_fails_leaves_no_static_supported(fake_aiter: Any
     fake = fake_aiter(params="hidden_states, no_combine=False")
     with (fake.package / "__init__.py").open("a") as init:
         init.write(SWAP.format(code=code))
+    assert capabilities.probe().support("no_combine") is Support.UNKNOWN  # the source sees the patch
     report = capabilities.probe(runtime=True)
     assert report.fused_moe is None
     assert report.support("no_combine") is Support.UNKNOWN
-    assert why in report.feature("no_combine").detail and "not trusted" in report.feature("no_combine").detail
+    assert why in report.feature("no_combine").detail
 
 
 def test_the_runner_refuses_a_kernel_whose_signature_is_unknown(fake_aiter: Any) -> None:

@@ -61,12 +61,32 @@ def test_runtime_decides_and_records_disagreement(fake_aiter: Any) -> None:
     fake = fake_aiter(fused_moe_source="def fused_moe(hidden_states, no_combine=False): ...\n")
     with (fake.package / "__init__.py").open("a") as init:
         init.write("import aiter.fused_moe as _m\ndef _other(hidden_states, splitk=0): ...\n_m.fused_moe = _other\n")
+    # The source alone already refuses to trust its own def: another module patches it.
+    static = capabilities.probe()
+    assert static.fused_moe is None
+    assert "may be replaced by another module: _m.fused_moe is assigned at line" in (static.evidence.static.error or "")
+    assert static.features["no_combine"].support is Support.UNKNOWN
     report = capabilities.probe(runtime=True)
     assert report.features["no_combine"].support is Support.UNSUPPORTED
     assert report.features["splitk"].support is Support.SUPPORTED
-    assert report.evidence.disagreement is not None
-    assert "only in the source: no_combine" in report.evidence.disagreement
-    assert "only at runtime: splitk" in report.evidence.disagreement
+    assert report.fused_moe is not None and report.fused_moe.source == "runtime_signature"
+
+
+def test_a_wrapped_claim_narrower_than_the_code_is_not_trusted(fake_aiter: Any) -> None:
+    # functools.wraps makes inspect.signature report _other's parameters; a call binds fused_moe's own.
+    fake_aiter(
+        fused_moe_source=(
+            "import functools\n"
+            "def _other(hidden_states, splitk=0): ...\n"
+            "@functools.wraps(_other)\n"
+            "def fused_moe(hidden_states, no_combine=False): ...\n"
+        )
+    )
+    assert capabilities.probe().support("no_combine") is Support.SUPPORTED  # the source reads the def itself
+    report = capabilities.probe(runtime=True)
+    assert report.fused_moe is None
+    assert "its own code binds" in (report.evidence.runtime.error if report.evidence.runtime else "")
+    assert report.support("no_combine") is Support.UNKNOWN and report.support("splitk") is Support.UNKNOWN
 
 
 def test_runtime_follows_wrapped(fake_aiter: Any) -> None:
@@ -82,7 +102,8 @@ def test_runtime_follows_wrapped(fake_aiter: Any) -> None:
             "def fused_moe(hidden_states, *, no_combine=False): ...\n"
         )
     )
-    assert capabilities.probe().features["no_combine"].support is Support.UNKNOWN  # decorated: static can't tell
+    static = capabilities.probe().features["no_combine"]
+    assert static.support is Support.SUPPORTED  # the wrapper passes *a, **k on: the source says so too
     capabilities.clear_cache()
     report = capabilities.probe(runtime=True)
     assert report.features["no_combine"].support is Support.SUPPORTED

@@ -16,29 +16,62 @@ AMBIGUOUS = {
     "two defs then a rebinding": "def fused_moe(x): ...\ndef fused_moe(x, no_combine=False): ...\nfused_moe = print\n",
     "globals": "def fused_moe(x, no_combine=False): ...\nglobals()['fused_moe'] = print\n",
     "setattr on the module": "import sys\ndef fused_moe(x, no_combine=False): ...\nsetattr(sys.modules[__name__], 'fused_moe', print)\n",
-    "assignment": "def _impl(x, no_combine=False): ...\nfused_moe = _impl\n",
     "partial": "import functools\ndef _impl(x, no_combine=False): ...\nfused_moe = functools.partial(_impl, no_combine=True)\n",
     "rebinding after def": "def fused_moe(x, no_combine=False): ...\nfused_moe = staticmethod(fused_moe)\n",
     "import": "from aiter._impl import fused_moe\n",
     "import as": "from aiter._impl import impl as fused_moe\n",
     "star import after def": "def fused_moe(x, no_combine=False): ...\nfrom aiter._impl import *\n",
-    "decorated": "import functools\n@functools.lru_cache\ndef fused_moe(x, no_combine=False): ...\n",
     "decorator factory": "def guard(f):\n    return lambda *a: f(*a)\n@guard\ndef fused_moe(x, no_combine=False): ...\n",
-    "lambda": "fused_moe = lambda x, no_combine=False: x\n",
     "class": "class fused_moe:\n    def __init__(self, x, no_combine=False): ...\n",
     "async def": "async def fused_moe(x, no_combine=False): ...\n",
     "annotated assignment": "from typing import Callable\nfused_moe: Callable = print\n",
     "walrus": "def _i(x, no_combine=False): ...\n(fused_moe := _i)\n",
     "for loop": "for fused_moe in [print]:\n    pass\n",
-    "with block": "import contextlib\nwith contextlib.nullcontext():\n    def fused_moe(x, no_combine=False): ...\n",
     "global in function": "def fused_moe(x, no_combine=False): ...\ndef _swap():\n    global fused_moe\n    fused_moe = print\n_swap()\n",
     "signature override": "import inspect\ndef fused_moe(x): ...\nfused_moe.__signature__ = inspect.signature(lambda x, no_combine=False: 0)\n",
     "wrapped override": "def _i(x, no_combine=False): ...\ndef fused_moe(*a, **k): ...\nfused_moe.__wrapped__ = _i\n",
     "deleted": "def fused_moe(x, no_combine=False): ...\ndel fused_moe\n",
     "module getattr": "def __getattr__(name):\n    return print\n",
     "no definition": "def other(x, no_combine=False): ...\n",
-    "match": "match 1:\n    case 1:\n        def fused_moe(x, no_combine=False): ...\n",
+    "decorated": "import functools\n@functools.singledispatch\ndef fused_moe(x, no_combine=False): ...\n",
+    "dead branch": "if False:\n    def fused_moe(x, no_combine=False): ...\n",
+    "match on a constant, other case": "match 2:\n    case 1:\n        def fused_moe(x, no_combine=False): ...\n",
+    "except as": "def fused_moe(x, no_combine=False): ...\ntry:\n    raise ValueError\nexcept ValueError as fused_moe:\n    pass\n",
+    "with as": "import contextlib\ndef fused_moe(x, no_combine=False): ...\nwith contextlib.nullcontext(print) as fused_moe:\n    pass\n",
+    "match capture": "def fused_moe(x, no_combine=False): ...\nmatch print:\n    case fused_moe:\n        pass\n",
+    "walrus in a test": "def fused_moe(x, no_combine=False): ...\nif (fused_moe := print):\n    pass\n",
+    "module-level return": "def fused_moe(x, no_combine=False): ...\nreturn\n",
+    "duplicate parameters": "def fused_moe(x, x, no_combine=False): ...\n",
+    "late future import": "def fused_moe(x, no_combine=False): ...\nfrom __future__ import annotations\n",
+    "type checking only": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    def fused_moe(x, no_combine=False): ...\n",
+    "sys.modules replaced": "import sys, types\ndef fused_moe(x, no_combine=False): ...\nsys.modules[__name__] = types.ModuleType('x')\n",
+    "vars written": "def fused_moe(x, no_combine=False): ...\nvars()['fused_moe'] = print\n",
+    "code replaced": "def fused_moe(x, no_combine=False): ...\nfused_moe.__code__ = (lambda x: 0).__code__\n",
+    "globals handed on": "def fused_moe(x, no_combine=False): ...\nexec('fused_moe = print', globals())\n",
 }
+
+# Shapes that look ambiguous but that Python binds one way, which is followed exactly.
+FOLLOWED = {
+    "alias of a def": "def _impl(x, no_combine=False): ...\nfused_moe = _impl\n",
+    "lru_cache keeps it": "import functools\n@functools.lru_cache\ndef fused_moe(x, no_combine=False): ...\n",
+    "lambda": "fused_moe = lambda x, no_combine=False: x\n",
+    "with block": "import contextlib\nwith contextlib.nullcontext():\n    def fused_moe(x, no_combine=False): ...\n",
+    "match on a constant": "match 1:\n    case 1:\n        def fused_moe(x, no_combine=False): ...\n",
+    "if True": "if True:\n    def fused_moe(x, no_combine=False): ...\nelse:\n    def fused_moe(x): ...\n",
+    "wraps keeps it": "import functools\ndef _w(x, no_combine=False): ...\n@functools.wraps(_w)\ndef fused_moe(x, no_combine=False): ...\n",
+    "pass-through decorator": "def guard(fn):\n    def wrapper(*args, **kwargs):\n        return fn(*args, **kwargs)\n    return wrapper\n@guard\ndef fused_moe(x, no_combine=False): ...\n",
+    "globals read only": "def fused_moe(x, no_combine=False): ...\n_HAVE = 'fused_moe' in globals()\nX = globals()['fused_moe']\n",
+    "globals written elsewhere": "def fused_moe(x, no_combine=False): ...\nglobals().update({f'AITER_DTYPE_{n}': 1 for n in 'ab'})\n",
+}
+
+
+@pytest.mark.parametrize("source", FOLLOWED.values(), ids=FOLLOWED.keys())
+def test_shapes_python_binds_one_way_are_followed(fake_aiter: Any, source: str) -> None:
+    fake_aiter(fused_moe_source=source)
+    report = capabilities.probe()
+    assert report.fused_moe is not None, report.evidence.static.error
+    assert report.fused_moe.names == ("x", "no_combine")
+    assert report.features["no_combine"].support is Support.SUPPORTED
 
 
 @pytest.mark.parametrize("source", AMBIGUOUS.values(), ids=AMBIGUOUS.keys())
@@ -55,9 +88,11 @@ def test_ambiguous_definitions_are_unknown_never_supported(fake_aiter: Any, sour
 
 def test_the_reason_names_the_construct(fake_aiter: Any) -> None:
     fake_aiter(fused_moe_source=AMBIGUOUS["decorated"])
-    assert "decorated (@functools.lru_cache)" in capabilities.probe().features["no_combine"].detail
+    assert "decorated with @functools.singledispatch" in capabilities.probe().features["no_combine"].detail
     fake_aiter(fused_moe_source=AMBIGUOUS["globals"])
-    assert "a call to globals() at line 2" in capabilities.probe().features["no_combine"].detail
+    assert "globals()['fused_moe'] written at line 2" in capabilities.probe().features["no_combine"].detail
+    fake_aiter(fused_moe_source=AMBIGUOUS["module-level return"])
+    assert "parses but does not compile" in capabilities.probe().features["no_combine"].detail
 
 
 def test_the_last_of_two_unconditional_defs_wins(fake_aiter: Any) -> None:
