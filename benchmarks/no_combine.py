@@ -69,7 +69,7 @@ def main() -> int:
     w1 = (torch.randn(e, 2 * i, h, generator=g) / h**0.5).to(device, dtype)
     w2 = (torch.randn(e, h, i, generator=g) / i**0.5).to(device, dtype)
     native_fn = reference.fused_moe
-    emulated_fn = emulating(reference.fused_moe, weighted=False)
+    emulated_fn = emulating(reference.fused_moe, weighted=False, per_token_scale=False)
     cuda = device.type == "cuda"
     name = torch.cuda.get_device_name(device) if cuda else "cpu"
     grouped = reference._can_group(torch.zeros(1, h, device=device, dtype=dtype), w1, w2)

@@ -9,18 +9,23 @@ and ``_entry_catalog``; per architecture, ``_arch``) -> the report
 ``_calls``), agree across ranks (``_agree``) and print it (``_cli``).
 """
 
+__version__ = "0.2.0"
+
 from ._agree import Agreement, FeatureDifference, RankAnswer, agree
-from ._calls import bind, check_call, enum_value
+from ._calls import bind, check_call, enum_value, resolve
 from ._errors import (
     AgreementError,
     CapabilityError,
     IgnoredOptionWarning,
+    InvalidCallError,
     InvalidInputError,
     InvalidKwargsError,
     KwargCollisionError,
     NotPrebuiltError,
     UnsupportedFeatureError,
+    UnknownMemberError,
     UnverifiedFeatureWarning,
+    UsageError,
     did_you_mean,
 )
 from ._gate import explain, gate, require, require_prebuilt, unsupported_error
@@ -50,6 +55,7 @@ from ._registry import clear_cache, probe
 from ._report import SCHEMA_VERSION, CapabilityReport, report_for
 
 __all__ = [
+    "__version__",
     "SCHEMA_VERSION",
     "Agreement",
     "AgreementError",
@@ -68,6 +74,7 @@ __all__ = [
     "FusedMoe",
     "Gpu",
     "IgnoredOptionWarning",
+    "InvalidCallError",
     "InvalidInputError",
     "InvalidKwargsError",
     "Jit",
@@ -83,7 +90,9 @@ __all__ = [
     "SignatureReading",
     "Support",
     "UnsupportedFeatureError",
+    "UnknownMemberError",
     "UnverifiedFeatureWarning",
+    "UsageError",
     "agree",
     "bind",
     "check_call",
@@ -96,5 +105,6 @@ __all__ = [
     "report_for",
     "require",
     "require_prebuilt",
+    "resolve",
     "unsupported_error",
 ]

@@ -154,7 +154,7 @@ def _archs(reports: Sequence[CapabilityReport]) -> Archs:
         lacking = [(n, r.archs.detail) for n, r in enumerate(reports) if r.archs.source == source]
         if lacking:
             detail = "; ".join(f"rank {n}: {d}" for n, d in lacking)
-            return Archs(names=names, source=source, detail=detail)  # type: ignore[arg-type]
+            return Archs(names=names, source=source, detail=detail)
     first = reports[0].archs
     detail = first.detail if len({r.archs.detail for r in reports}) == 1 else "; ".join(f"rank {n}: {r.archs.detail}" for n, r in enumerate(reports))
     return Archs(names=names, source=first.source, detail=detail)

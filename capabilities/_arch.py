@@ -131,7 +131,7 @@ def arch_features(
 ) -> dict[str, dict[str, Feature]]:
     """Per arch, each QuantType and ActivationType member; the build's own answer stands
     where it is not ``supported`` (an enum member the build lacks is lacking on every arch)."""
-    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR) or kernels is None:
+    if not ident.is_aiter or kernels is None:
         return {}
     out: dict[str, dict[str, Feature]] = {}
     for arch in archs:

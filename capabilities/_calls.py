@@ -1,106 +1,366 @@
-"""Negotiated calls for any entry point: check the keywords a call site passes, once.
+"""Negotiated calls for any AITER name: check a call the way Python binds it, once.
 
-``check_call("topk_softmax", ["num_shared_experts"])`` raises what the runner
-raises for ``fused_moe_kwargs``; ``bind("mla_decode_fwd", causal=True)``
-returns a callable that checked ``causal`` once and imports the function on
-its first call. Only keyword *names* are checked, never values, nor the
-positional arguments passed beside them.
+``check_call("topk_softmax", kwargs, args=3)`` applies Python's own binding
+rules to the installed build's signature (too many positional arguments, a
+missing required one, an unknown keyword, a value given twice, a
+positional-only parameter by keyword) and raises what Python would, before the
+call, with the build, the signature's file and line, and the fix.
+``bind("mla_decode_fwd", causal=True)`` checks its keywords once and imports
+the function on its first call. :func:`resolve` says what any dotted name is.
 """
 
 from __future__ import annotations
 
 import importlib
-import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ._entry_catalog import ENTRY_POINTS
-from ._errors import InvalidKwargsError, did_you_mean
+from ._errors import (
+    IgnoredOptionWarning,
+    InvalidCallError,
+    InvalidKwargsError,
+    UnknownMemberError,
+    UnverifiedFeatureWarning,
+    UsageError,
+    did_you_mean,
+)
 from ._features import SHORT
-from ._gate import gate, unsupported_error
-from ._model import ParameterKind, Support
-from ._registry import probe
+from ._gate import _checked_report, gate, unsupported_error, warn_once
+from ._model import Parameter, ParameterKind, Support
+from ._registry import resolver_for
 from ._report import CapabilityReport
+from ._resolve import Resolution
 
-_STUB = re.compile(r"arg\d+")
+_STUB_PREFIX = "arg"
+Answer = Literal["ok", "fails", "unknown"]
 
 
-def entry_point(name: str) -> tuple[str, str]:
-    """``(dotted, short)`` for ``"topk_softmax"``, ``"aiter.topk_softmax"`` or ``"fused_moe"``."""
+@dataclass(frozen=True)
+class CallShape:
+    """How a call passes its arguments: ``args`` positional ones (a lower bound with
+    ``star_args``, a ``*iterable``), ``keywords`` by name, and ``star_kwargs`` for a
+    ``**mapping`` whose keys cannot be read."""
+
+    args: int = 0
+    keywords: tuple[str, ...] = ()
+    star_args: bool = False
+    star_kwargs: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``ok``: Python binds it; ``fails``: Python raises TypeError (``why`` says it as Python
+    would); ``unknown``: it depends on what cannot be read (``why`` says what)."""
+
+    answer: Answer
+    why: str
+    unexpected: tuple[str, ...] = ()  # keywords the function does not take
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _names(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+
+
+def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdict:
+    """What Python does when ``short(<shape>)`` meets ``params``: the binding rules of
+    ``inspect.Signature.bind`` and of the interpreter, in their order."""
+    K = ParameterKind
+    positional = [p for p in params if p.kind in (K.POSITIONAL_ONLY, K.POSITIONAL_OR_KEYWORD)]
+    var_args = any(p.kind is K.VAR_POSITIONAL for p in params)
+    var_kwargs = any(p.kind is K.VAR_KEYWORD for p in params)
+    n = shape.args
+    if n > len(positional) and not var_args:
+        least = sum(1 for p in positional if p.default is None)
+        takes = f"from {least} to {len(positional)}" if least != len(positional) else str(len(positional))
+        given = "was" if n == 1 else "were"
+        return Verdict("fails", f"{short}() takes {takes} positional argument{'s' if takes != '1' else ''} but {n} {given} given")
+    by_position = {p.name for p in positional[:n]}
+    by_name = {p.name: p for p in params if p.kind not in (K.VAR_POSITIONAL, K.VAR_KEYWORD)}
+    unexpected: list[str] = []
+    posonly: list[str] = []
+    for k in shape.keywords:
+        p = by_name.get(k)
+        if p is not None and p.kind is K.POSITIONAL_ONLY:
+            if not var_kwargs:
+                posonly.append(k)
+        elif p is not None and k in by_position:
+            return Verdict("fails", f"{short}() got multiple values for argument '{k}'")
+        elif p is None and not var_kwargs:
+            unexpected.append(k)
+    if posonly:
+        return Verdict("fails", f"{short}() got some positional-only arguments passed as keyword arguments: '{', '.join(posonly)}'")
+    if unexpected:
+        return Verdict("fails", f"{short}() got an unexpected keyword argument '{unexpected[0]}'", tuple(unexpected))
+    bound = by_position | {k for k in shape.keywords if k in by_name and by_name[k].kind is not K.POSITIONAL_ONLY}
+    missing_pos = [p.name for p in positional if p.default is None and p.name not in bound]
+    missing_kw = [p.name for p in params if p.kind is K.KEYWORD_ONLY and p.default is None and p.name not in bound]
+    open_ended = shape.star_args or shape.star_kwargs
+    if missing_pos and not open_ended:
+        return Verdict("fails", f"{short}() missing {_plural(len(missing_pos), 'required positional argument')}: {_names(missing_pos)}")
+    if missing_kw and not shape.star_kwargs:
+        return Verdict("fails", f"{short}() missing {_plural(len(missing_kw), 'required keyword-only argument')}: {_names(missing_kw)}")
+    if shape.star_kwargs:
+        return Verdict("unknown", "the keys of its **mapping cannot be read, so what they bind cannot be told")
+    if shape.star_args:
+        later = [k for k in shape.keywords if k in by_name and k not in by_position and by_name[k].kind is not K.KEYWORD_ONLY]
+        if not var_args and (len(positional) > n or missing_pos) or later:
+            return Verdict("unknown", "its *iterable's length cannot be read, so which parameters it fills cannot be told")
+        if not var_args and n == len(positional):
+            return Verdict("unknown", f"{short}() takes {len(positional)} positional arguments, all given before the *iterable, which must then be empty")
+    return Verdict("ok", "Python binds it")
+
+
+def signature_text(short: str, params: tuple[Parameter, ...]) -> str:
+    """``f(a, b=1, *, c)`` as the source writes it."""
+    out: list[str] = []
+    star = False
+    for i, p in enumerate(params):
+        if p.kind is ParameterKind.VAR_POSITIONAL:
+            out.append(f"*{p.name}")
+            star = True
+        elif p.kind is ParameterKind.VAR_KEYWORD:
+            out.append(f"**{p.name}")
+        else:
+            if p.kind is ParameterKind.KEYWORD_ONLY and not star:
+                out.append("*")
+                star = True
+            out.append(p.name if p.default is None else f"{p.name}={p.default}")
+        nxt = params[i + 1] if i + 1 < len(params) else None
+        if p.kind is ParameterKind.POSITIONAL_ONLY and (nxt is None or nxt.kind is not ParameterKind.POSITIONAL_ONLY):
+            out.append("/")
+    return f"{short}({', '.join(out)})"
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+def dotted_name(name: object) -> str:
+    """``topk_softmax``, ``fused_moe`` or any ``aiter.x.y`` as a dotted AITER name."""
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"an AITER name is a str such as 'topk_softmax' or 'aiter.mla.mla_decode_fwd', not {name!r}")
     if name in ENTRY_POINTS:
-        return name, name.rsplit(".", 1)[1]
+        return name
     if name in SHORT:
-        return SHORT[name], name
-    known = sorted(SHORT)
-    raise ValueError(f"{name!r} is not an entry point this project knows{did_you_mean(name, known)}; known: {', '.join(known)}")
+        return SHORT[name]
+    dotted = name if name == "aiter" or name.startswith("aiter.") else f"aiter.{name}"
+    if not all(part.isidentifier() for part in dotted.split(".")):
+        raise UsageError(f"{name!r} is not a dotted Python name")
+    return dotted
+
+
+def _resolver(report: CapabilityReport) -> Any:
+    return resolver_for(report)
+
+
+def resolve(name: str, *, report: CapabilityReport | None = None) -> Resolution:
+    """What any dotted AITER name is in ``report``'s build (default: :func:`probe`): a
+    function with its signature; a class, module, enum, enum member, constant, instance
+    or value by kind; ``missing``; or ``unknown`` with why. Read from the same files as
+    the report, parsing each module at most once."""
+    dotted = dotted_name(name)
+    report = _report(report)
+    resolver = _resolver(report)
+    if resolver is None:
+        ep = report.entry_points.get(dotted)
+        if ep is not None:
+            return Resolution(ep.status, "function" if ep.status == "resolved" else None, ep.file, ep.line, ep.decorators, ep.parameters, ep.detail)
+        return Resolution("unknown", None, None, None, (), None, f"{dotted}: this report was not made by probe() in this process, so its files are not read")
+    return resolver.resolve(dotted)  # type: ignore[no-any-return]
+
+
+def _report(report: object) -> CapabilityReport:
+    return _checked_report(report)
+
+
+def _keywords(kwargs: object) -> tuple[str, ...]:
+    if isinstance(kwargs, (str, bytes)):
+        raise UsageError(f"kwargs must be a collection of keyword names, not the string {kwargs!r} (did you mean [{kwargs!r}]?)")
+    if isinstance(kwargs, Mapping):
+        kwargs = list(kwargs)
+    if not isinstance(kwargs, Iterable):
+        raise UsageError(f"kwargs must be a collection of keyword names (a list, or a dict's keys), not {type(kwargs).__name__}")
+    names = list(kwargs)
+    bad = [k for k in names if not isinstance(k, str)]
+    if bad:
+        raise UsageError(f"keyword names are str, not {', '.join(repr(b) for b in bad)}")
+    return tuple(dict.fromkeys(names))
+
+
+# --- checking a call -------------------------------------------------------------------------
+
+
+def check_call(
+    name: str,
+    kwargs: Iterable[str] = (),
+    *,
+    args: int = 0,
+    star_args: bool = False,
+    star_kwargs: bool = False,
+    report: CapabilityReport | None = None,
+) -> CapabilityReport:
+    """Check a call of any AITER function against the installed build, as Python binds it.
+
+    ``args`` positional arguments and the keyword names ``kwargs``; ``star_args``:
+    the call also passes ``*iterable`` (``args`` is then a lower bound);
+    ``star_kwargs``: it passes a ``**mapping`` whose keys cannot be read.
+    Raises :class:`UnsupportedFeatureError` where the name does not resolve in this
+    build, :class:`InvalidKwargsError` for keywords it does not take (with "did you
+    mean"), :class:`InvalidCallError` (a TypeError) for any other binding error;
+    warns once and passes where the answer is ``unknown``. Returns the report.
+    """
+    dotted = dotted_name(name)
+    keywords = _keywords(kwargs)
+    if isinstance(args, bool) or not isinstance(args, int) or args < 0:
+        raise UsageError(f"args= is how many positional arguments the call passes (an int >= 0), not {args!r}")
+    for flag, value in (("star_args", star_args), ("star_kwargs", star_kwargs)):
+        if not isinstance(value, bool):
+            raise UsageError(f"{flag}= must be True or False, not {value!r}")
+    report = _report(report)
+    short = dotted.rsplit(".", 1)[1]
+    requested_by = f"a call of {dotted}"
+    target = _target(report, dotted, requested_by)
+    if target is None:
+        return report  # unknown: warned once, passed
+    params, where = target
+    verdict = judge(short, params, CallShape(args, keywords, star_args, star_kwargs))
+    if verdict.answer == "fails":
+        raise _call_error(report, dotted, short, params, where, verdict)
+    if verdict.answer == "unknown":
+        warn_once(report, f"{dotted}:call", (), UnverifiedFeatureWarning, f"{requested_by}: {verdict.why}")
+        return report
+    catalogued = dotted in ENTRY_POINTS
+    for k in keywords:
+        if catalogued:
+            gate(_feature(short, k), report=report, requested_by=f"{requested_by} with {k}=")  # ignored or unknown: warn once
+        else:
+            p = next((p for p in params if p.name == k), None)
+            if p is not None and p.used is False:
+                warn_once(report, f"{dotted}.{k}", (), IgnoredOptionWarning,
+                          f"{requested_by} with {k}=: '{k}' is accepted and ignored by {report.aiter.describe()} (its body never reads it)")  # fmt: skip
+    return report
 
 
 def _feature(short: str, keyword: str) -> str:
     return keyword if short == "fused_moe" else f"{short}.{keyword}"
 
 
-def check_call(name: str, kwargs: Iterable[str], report: CapabilityReport | None = None) -> CapabilityReport:
-    """Check the keyword names a call of entry point ``name`` passes against the build.
+def _target(report: CapabilityReport, dotted: str, requested_by: str) -> tuple[tuple[Parameter, ...], str] | None:
+    """(parameters, 'file:line') of the function called; None where that is unknown (warned);
+    raises where the name is not a callable of this build."""
+    short = dotted.rsplit(".", 1)[1]
+    if dotted in ENTRY_POINTS:
+        if gate(short, report=report, requested_by=requested_by) is not Support.SUPPORTED:
+            return None
+        ep = report.entry_points[dotted]
+        return ep.parameters or (), f"{ep.file}:{ep.line}" if ep.file and ep.line else (ep.file or "")
+    r = resolve(dotted, report=report)
+    if r.status == "missing":
+        moved = _moved(report, short)
+        hint = did_you_mean(short, _siblings(report, dotted)) or (f"; it lives at {', '.join(moved)}" if moved else "")
+        raise unsupported_error(
+            report, (dotted,), requested_by=requested_by,
+            fix="call it where this build defines it, or install an AITER build that has it",
+            details={dotted: f"{dotted}: missing: {r.detail}{hint}"},
+        ) from None  # fmt: skip
+    if r.status == "unknown" or r.parameters is None:
+        why = r.detail if r.status == "unknown" else f"{r.detail}; how a call of it binds cannot be read"
+        if r.status == "resolved" and r.kind in ("module", "enum_member", "constant", "enum"):
+            raise InvalidCallError(
+                f"{short} in {report.aiter.describe()} is {('a ' + r.kind.replace('_', ' '))}, which cannot be called ({r.detail}).",
+                function=dotted, version=report.aiter.version,
+            )  # fmt: skip
+        warn_once(report, f"{dotted}:resolve", (), UnverifiedFeatureWarning, f"{requested_by}: passed unverified: {why}")
+        return None
+    return r.parameters, r.where
 
-    Raises :class:`UnsupportedFeatureError` when the build lacks the entry point,
-    :class:`InvalidKwargsError` for a keyword it does not take (with "did you
-    mean"), and warns once, then passes, where the answer is ``unknown``.
-    """
-    dotted, short = entry_point(name)
-    report = probe() if report is None else report
-    requested_by = f"a call of {dotted}"
-    if gate(short, report=report, requested_by=requested_by) is not Support.SUPPORTED:
-        return report  # unknown: warned once, passed
-    keys = sorted(kwargs)
-    bad = [k for k in keys if report.support(_feature(short, k)) is Support.UNSUPPORTED]
-    if bad:
-        ep = report.entry_points.get(dotted)
-        params = () if ep is None else ep.parameters or ()
-        accepted = [p.name for p in params if p.kind.by_keyword]
-        lines = "\n".join(f"  {k}: {report.feature(_feature(short, k)).detail}{did_you_mean(k, accepted)}" for k in bad)
-        stub = params and all(_STUB.fullmatch(p.name) for p in params if p.kind is not ParameterKind.VAR_KEYWORD)
+
+def _siblings(report: CapabilityReport, dotted: str) -> list[str]:
+    resolver = _resolver(report)
+    module = dotted.rsplit(".", 1)[0]
+    return [] if resolver is None else list(resolver.names(module))
+
+
+def _moved(report: CapabilityReport, short: str) -> list[str]:
+    resolver = _resolver(report)
+    return [] if resolver is None else list(resolver.defined(short))
+
+
+def _call_error(
+    report: CapabilityReport, dotted: str, short: str, params: tuple[Parameter, ...], where: str, verdict: Verdict
+) -> InvalidCallError:
+    build = report.aiter.describe()
+    sig = signature_text(short, params)
+    at = f" ({where})" if where else ""
+    accepted = [p.name for p in params if p.kind.by_keyword]
+    if verdict.unexpected:
+        lines = []
+        for k in verdict.unexpected:
+            f = report.feature(_feature(short, k)) if dotted in ENTRY_POINTS else None
+            detail = f.detail if f is not None and f.support is Support.UNSUPPORTED else f"not a parameter of {short} in {build}"
+            lines.append(f"  {k}: {detail}{did_you_mean(k, accepted)}")
+        stub = params and all(p.name.startswith(_STUB_PREFIX) and p.name[3:].isdigit() for p in params if p.kind is not ParameterKind.VAR_KEYWORD)
         hint = (
             f"This release names its parameters {', '.join(p.name for p in params)}: a stub, so pass them by position."
             if stub
             else f"It accepts by keyword: {', '.join(accepted) or 'nothing'}."
         )
-        raise InvalidKwargsError(
-            f"{short} in {report.aiter.describe()} does not accept the keyword(s) {bad}:\n{lines}\n{hint} "
+        return InvalidKwargsError(
+            f"{short} in {build} does not accept the keyword(s) {list(verdict.unexpected)}: {verdict.why}\n"
+            + "\n".join(lines)
+            + f"\nThe signature: {sig}{at}. {hint} "
             "Fix: correct the name, call it positionally, or install an AITER build that has it.",
-            kwargs=tuple(bad),
+            kwargs=verdict.unexpected,
             version=report.aiter.version,
+            function=dotted,
         )
-    for k in keys:
-        gate(_feature(short, k), report=report, requested_by=f"{requested_by} with {k}=")  # unknown, or ignored: warn once
-    return report
+    return InvalidCallError(
+        f"{verdict.why}: in {build} it is {sig}{at}. Fix: call it as that signature binds, or install the AITER build "
+        "your call was written for.",
+        function=dotted,
+        version=report.aiter.version,
+    )
 
 
 def bind(name: str, /, *, report: CapabilityReport | None = None, **fixed: Any) -> Callable[..., Any]:
     """``name`` with the keywords ``fixed``, checked now; the function is imported on the first call.
 
     The returned callable passes its own arguments and ``fixed`` on; it does no
-    introspection per call (its own keywords are not checked: check them once
-    with :func:`check_call` where they are decided).
+    introspection per call (check the positional arguments it will get once, with
+    :func:`check_call`, where they are decided).
     """
-    dotted, short = entry_point(name)
-    report = check_call(dotted, fixed, report=report)
+    dotted = dotted_name(name)
+    checked = _report(report)
+    short = dotted.rsplit(".", 1)[1]
+    target = _target(checked, dotted, f"bind({name!r})")
+    if target is not None:  # the positional arguments come per call: only the keywords are known now
+        params, where = target
+        verdict = judge(short, params, CallShape(args=0, keywords=tuple(fixed), star_args=True))
+        if verdict.answer == "fails" and (verdict.unexpected or "positional-only" in verdict.why):
+            raise _call_error(checked, dotted, short, params, where, verdict)
     module, _, attr = dotted.rpartition(".")
-    target: list[Callable[..., Any]] = []
+    loaded: list[Callable[..., Any]] = []
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        if not target:
+        if not loaded:
             try:
-                target.append(getattr(importlib.import_module(module), attr))
+                loaded.append(getattr(importlib.import_module(module), attr))
             except (Exception, SystemExit) as exc:  # AITER's import runs foreign code (RuntimeError without ROCm)
                 why = f"import {module} raised {type(exc).__name__}: {exc}"
                 raise unsupported_error(
-                    report,
+                    checked,
                     (short,),
                     requested_by=f"bind({name!r})",
                     fix=f"run where 'import {module}' works (a ROCm host with a working AITER)",
                     details={short: f"{short}: cannot be imported here: {why}"},
                 ) from None
-        return target[0](*args, **fixed, **kwargs)
+        return loaded[0](*args, **fixed, **kwargs)
 
     call.__name__ = short
     call.__qualname__ = f"bind({name!r})"
@@ -110,10 +370,13 @@ def bind(name: str, /, *, report: CapabilityReport | None = None, **fixed: Any) 
 def enum_value(name: str, report: CapabilityReport | None = None) -> int | None:
     """The integer value of ``"QuantType.per_1x128"`` in the installed build's header:
     None where the header gives an expression; ``KeyError`` where there is no such member."""
-    report = probe() if report is None else report
+    if not isinstance(name, str) or "." not in name:
+        raise UsageError(f"enum_value takes 'Enum.member', such as 'QuantType.per_1x128', not {name!r}")
+    report = _report(report)
     enum, _, member = name.partition(".")
     values = report.enum_values.get(enum)
     if values is None or member not in values:
         have = sorted(f"{e}.{m}" for e, ms in report.enum_values.items() for m in ms)
-        raise KeyError(f"{name} is not an enum member of {report.aiter.describe()}{did_you_mean(name, have)}")
+        raise UnknownMemberError(f"{name} is not an enum member of {report.aiter.describe()}{did_you_mean(name, have)}", member=name)
     return values[member]
+

@@ -1,31 +1,36 @@
 """``python -m capabilities``: the report, for people and machines, and a deployment gate.
 
-Exit codes: 0 a report was produced (whatever state AITER is in); 1 a
-``--require``d feature is not supported, a ``--require-prebuilt`` module is not
-built, or ``--compare``d reports differ in a feature; 2 usage error (or a saved
-report that cannot be read).
+``python -m capabilities scan PATH ...`` checks every AITER call in a code base
+(see ``_scan``). Exit codes are listed in ``EXIT_CODES`` and in ``--help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
-import re
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import NoReturn, TextIO
 
-from ._errors import NotPrebuiltError
+from . import _render
+from ._errors import NotPrebuiltError, UsageError
 from ._gate import require_prebuilt, unsupported_error
-from ._model import AiterStatus, Support
-from ._registry import DEFAULT_TIMEOUT, check_archs, probe
+from ._model import Support
+from ._registry import DEFAULT_TIMEOUT, check_aiter_path, check_archs, probe
 from ._report import CapabilityReport
 
-EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE = 0, 1, 2
-INSTALL = "pip install amd-aiter"
+EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, EXIT_OUTPUT = 0, 1, 2, 3
+EXIT_CODES = (
+    (EXIT_OK, "a report was produced (whatever state AITER is in); --compare: every answer is the same"),
+    (EXIT_UNSUPPORTED, "a --require'd feature is not supported or a --require-prebuilt module is not built; "
+     "--compare: a gate can answer differently; scan: a call fails"),
+    (EXIT_USAGE, "usage error, or a saved report that cannot be read"),
+    (EXIT_OUTPUT, "the output could not be written (a full disk, a closed stream)"),
+)  # fmt: skip
+DOCS = "docs/report.md (the report, every field and exit code) and docs/scan.md (scan)"
 
 
 class _UsageError(Exception):
@@ -37,18 +42,38 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _epilog() -> str:
+    codes = "\n".join(f"  {code}  {what}" for code, what in EXIT_CODES)
+    return f"exit codes:\n{codes}\n\nscan a code base: python -m capabilities scan --help\nmore: {DOCS}"
+
+
 def _parser() -> _Parser:
+    from . import __version__
+
     p = _Parser(
         prog="python -m capabilities",
-        description="Report what the installed AITER (amd-aiter) offers to fused_moe callers.",
+        description="What the installed AITER (amd-aiter) offers, read from its files: the answer first, details with -v.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--version", action="version", version=f"aiter-capabilities {__version__}")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    shown.add_argument("-v", "--all", dest="verbose", action="store_true", help="print every detail: features, parameters, entry points, hardware")
+    shown.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors: the exit code answers")
     p.add_argument(
         "--require",
         metavar="A,B",
         action="append",
         default=[],
         help="exit 1 unless every named feature is supported (e.g. no_combine,QuantType.per_1x32); repeatable",
+    )
+    p.add_argument(
+        "--require-prebuilt",
+        metavar="MOD[,MOD]",
+        action="append",
+        default=[],
+        help="exit 1 unless these JIT modules are built already for the live or --arch architectures",
     )
     p.add_argument(
         "--import",
@@ -63,7 +88,7 @@ def _parser() -> _Parser:
         metavar="S",
         help=f"time limit of --import in seconds (default {DEFAULT_TIMEOUT:g}; 'inf' for none)",
     )
-    p.add_argument("--aiter-path", metavar="DIR", help="probe the AITER in DIR (a folder holding aiter/)")
+    p.add_argument("--aiter-path", metavar="DIR", help="probe the AITER in DIR (a folder holding aiter/, taken as a site folder)")
     p.add_argument(
         "--arch",
         metavar="GFX[,GFX]",
@@ -72,38 +97,19 @@ def _parser() -> _Parser:
         help="decide the hardware features for these GPU architectures (e.g. gfx942) instead of the live GPUs",
     )
     p.add_argument(
-        "--require-prebuilt",
-        metavar="MOD[,MOD]",
-        action="append",
-        default=[],
-        help="exit 1 unless these JIT modules are built already for the live or --arch architectures",
-    )
-    p.add_argument(
         "--compare",
         nargs=2,
         metavar=("A.json", "B.json"),
-        help="compare two saved --json reports; exit 1 when any feature differs",
+        help="compare two saved --json reports; exit 1 when a gate could answer differently",
     )
     return p
-
-
-def _check_aiter_path(raw: str | None) -> None:
-    if raw is None:
-        return
-    if not raw:
-        raise _UsageError("--aiter-path needs a folder (one holding aiter/), not an empty string")
-    path = Path(raw)
-    if not path.is_dir():
-        raise _UsageError(f"--aiter-path {raw!r} is not a folder")
-    if not (path / "aiter").exists() and path.name == "aiter" and (path / "__init__.py").exists():
-        raise _UsageError(f"--aiter-path {raw!r} is the aiter package itself; pass the folder that holds it: {str(path.parent)!r}")
 
 
 def _names(option: str, raw: list[str]) -> list[str]:
     names = [n.strip() for value in raw for n in value.split(",")]
     if not all(names):
         raise _UsageError(f"{option} takes comma-separated names, got {','.join(raw)!r}")
-    return names
+    return list(dict.fromkeys(names))  # each once, in the order given
 
 
 def _parse(parser: _Parser, argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -111,188 +117,138 @@ def _parse(parser: _Parser, argv: Sequence[str] | None) -> tuple[argparse.Namesp
     required = _names("--require", args.require)
     args.require_prebuilt = _names("--require-prebuilt", args.require_prebuilt)
     try:
-        args.arch = check_archs(_names("--arch", args.arch))
-    except ValueError as exc:
-        raise _UsageError(f"--arch: {exc}") from None
+        args.arch = check_archs(_names("--arch", args.arch), "--arch")
+        if args.aiter_path is not None:
+            args.aiter_path = check_aiter_path(args.aiter_path, "--aiter-path")
+    except UsageError as exc:
+        raise _UsageError(str(exc)) from None
     if math.isnan(args.timeout) or args.timeout <= 0:
         raise _UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-    _check_aiter_path(args.aiter_path)
-    if args.compare and (args.runtime or args.aiter_path or args.require or args.arch or args.require_prebuilt):
+    if args.compare and (args.runtime or args.aiter_path or required or args.arch or args.require_prebuilt):
         raise _UsageError("--compare reads two saved reports; it takes no --import, --aiter-path, --arch or --require*")
     return args, required
 
 
+class Output:
+    """Writes to a stream whatever its encoding and whatever happens to it: text that the
+    stream cannot encode is escaped, and a stream that fails (a full disk, a reader that
+    went away) ends the output with a message on stderr instead of a traceback."""
+
+    def __init__(self, out: TextIO | None, err: TextIO | None) -> None:
+        self.out = out
+        self.err = err  # None: stderr is closed, and errors go nowhere (never to stdout)
+        for stream in (out, err):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if stream is not None and reconfigure is not None:
+                try:
+                    reconfigure(errors="backslashreplace")
+                except (ValueError, io.UnsupportedOperation):
+                    pass  # a stream that cannot be reconfigured keeps its own error handler
+
+    def write(self, text: str) -> int | None:
+        """Write ``text`` to stdout; None where it went, else the exit code to return."""
+        if self.out is None or not text:
+            return None
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self._silence(self.out)
+            return EXIT_OK  # `| head`: the reader has what it wanted
+        except OSError as exc:
+            self._silence(self.out)
+            self.error(f"cannot write the report: {exc.strerror or exc}")
+            return EXIT_OUTPUT
+        return None
+
+    def error(self, text: str) -> None:
+        if self.err is None:
+            return
+        try:
+            print(text, file=self.err)
+            self.err.flush()
+        except OSError:
+            self._silence(self.err)
+
+    @staticmethod
+    def _silence(stream: TextIO) -> None:
+        """Point a failed standard stream at /dev/null, so that Python's own flush at exit
+        neither fails again nor changes the exit code."""
+        for std in (sys.stdout, sys.stderr):
+            if stream is std:
+                try:
+                    fd = std.fileno()
+                except (OSError, ValueError, io.UnsupportedOperation):
+                    return
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, fd)
+                os.close(devnull)
+
+
+def report_json(report: CapabilityReport) -> str:
+    """``--json``: ASCII, so any terminal encoding takes it; paths that are not UTF-8 survive."""
+    try:
+        return report.model_dump_json(indent=2, ensure_ascii=True) + "\n"
+    except (TypeError, ValueError):  # an older pydantic, or lone surrogates in a path
+        return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=True) + "\n"
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    out = sys.stdout if stdout is None else stdout
-    err = sys.stderr if stderr is None else stderr
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    io_ = Output(sys.stdout if stdout is None else stdout, sys.stderr if stderr is None else stderr)
+    if args_list[:1] == ["scan"]:
+        from ._scan import main as scan_main
+
+        return scan_main(args_list[1:], io_)
     parser = _parser()
     try:
-        args, required = _parse(parser, argv)
+        args, required = _parse(parser, args_list)
     except _UsageError as exc:
-        parser.print_usage(err)
-        print(f"{parser.prog}: error: {exc}", file=err)
+        usage = io.StringIO()
+        parser.print_usage(usage)
+        io_.error(f"{usage.getvalue().rstrip()}\n{parser.prog}: error: {exc}")
         return EXIT_USAGE
-    except SystemExit as exc:  # --help
+    except SystemExit as exc:  # --help, --version: argparse printed them
         return int(exc.code or 0)
 
     if args.compare:
         from ._compare import compare_files
 
-        return _quiet_on_closed_pipe(lambda: compare_files(args.compare[0], args.compare[1], out=out, err=err, as_json=args.json))
+        text, err = io.StringIO(), io.StringIO()
+        code = compare_files(args.compare[0], args.compare[1], out=text, err=err, as_json=args.json)
+        if err.getvalue():
+            io_.error(err.getvalue().rstrip())
+        failed = None if args.quiet else io_.write(text.getvalue())
+        return code if failed is None else failed
 
     report = probe(runtime=args.runtime, isolated=True, timeout=args.timeout, aiter_path=args.aiter_path, arch=args.arch)
-    text = json.dumps(report.model_dump(mode="json"), indent=2) + "\n" if args.json else render(report)
-    messages = []
+    return _report(io_, report, args, required)
+
+
+def _report(io_: Output, report: CapabilityReport, args: argparse.Namespace, required: list[str]) -> int:
     missing = [n for n in required if report.support(n) is not Support.SUPPORTED]
+    messages = []
     if missing:
         messages.append(str(unsupported_error(report, missing, requested_by="--require")))
+    unbuilt: list[str] = []
     if args.require_prebuilt:
         try:
             require_prebuilt(*args.require_prebuilt, report=report)
         except NotPrebuiltError as exc:
             messages.append(str(exc))
-
-    def write() -> int:
-        out.write(text)
-        out.flush()
-        for message in messages:
-            print(message, file=err)
-        return EXIT_UNSUPPORTED if messages else EXIT_OK
-
-    return _quiet_on_closed_pipe(write)
-
-
-def _quiet_on_closed_pipe(write: Callable[[], int]) -> int:
-    """Run ``write``; a reader that went away (``| head``) ends the output quietly."""
-    try:
-        return write()
-    except BrokenPipeError:
-        # Python would complain again when it flushes stdout at exit: point it at /dev/null.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-
-
-def _kv(rows: list[tuple[str, str]]) -> str:
-    width = max(len(k) for k, _ in rows)
-    return "".join(f"{k.ljust(width)} : {v}\n" for k, v in rows)
-
-
-def _answer(report: CapabilityReport) -> list[tuple[str, str]]:
-    """The first lines: what is there and what it offers, before any detail."""
-    a, fm = report.aiter, report.fused_moe
-    if a.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
-        what = "AITER is not installed" if a.status is AiterStatus.ABSENT else f"no AMD AITER: {a.describe()} is an impostor"
-        return [("answer", f"{what}; no feature is supported"), ("why", a.detail), ("install", INSTALL)]
-    counts = {s: 0 for s in Support}
-    for f in report.features.values():
-        counts[f.support] += 1
-    sig = "unknown" if fm is None else f"{len(fm.parameters)} parameters, from the {fm.source.replace('_', ' ')}"
-    summary = ", ".join(f"{counts[s]} {s.value}" for s in Support)
-    return [("answer", f"{a.describe()} ({a.status.value}); fused_moe: {sig}; features: {summary}")]
-
-
-def render(report: CapabilityReport) -> str:
-    """The text report, like ``collect_env``: the answer, then aligned ``key : value`` details,
-    then the parameters and one line per feature (left out when there is no AITER to describe)."""
-    a, ev, env = report.aiter, report.evidence, report.environment
-    rows = _answer(report)
-    rows += [
-        ("aiter status", a.status.value),
-        ("distribution", a.distribution or "-"),
-        ("version", (a.version or "-") + ("" if a.version_valid else " (not PEP 440)")),
-        ("location", a.location or "-"),
-        ("decided by", a.rule),
-    ]
-    if a.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
-        rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
-        return _kv(rows) + "\nRun with --json for every feature's answer.\n"
-    rows += [
-        ("import error", a.import_error or "-"),
-        ("detail", a.detail),
-        ("fused_moe module", ev.module or "-"),
-        ("static probe", "ok" if ev.static.error is None else ev.static.error),
-        ("runtime probe", "not run" if ev.runtime is None else (ev.runtime.error or "ok")),
-    ]
-    if ev.disagreement:
-        rows.append(("disagreement", ev.disagreement))
-    if ev.unknown_reason:
-        rows.append(("signature unknown", ev.unknown_reason))
-    rows.append(("enum header", ev.enum_header or (ev.enum_error or "-")))
-    rows += [(name, ", ".join(members)) for name, members in report.enums.items()]
-    rows += [(f"problem {i}", p) for i, p in enumerate(ev.problems, 1)]
-    rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
-    text = _kv(rows)
-    fm = report.fused_moe
-    if fm is not None:
-        text += "\nfused_moe parameters:\n"
-        width = max((len(p.name) for p in fm.parameters), default=0)
-        for p in fm.parameters:
-            default = "" if p.default is None else f" = {p.default}"
-            text += f"  {p.name.ljust(width)}  {p.kind.value}{default}\n"
-    text += "\nfeatures (of the build):\n"
-    width = max(len(n) for n in report.features)
-    for name, f in report.features.items():
-        note = _NOTES.get(name, "") if f.support is not Support.SUPPORTED else ""
-        text += f"  {f.support.value.ljust(11)}  {name.ljust(width)}  {f.detail}{note}\n"
-    return text + _entry_points(report) + _hardware(report)
-
-
-def _entry_points(report: CapabilityReport) -> str:
-    """One line per entry point: status, parameter count, the catalogued features it lacks."""
-    if not report.entry_points:
-        return ""
-    from ._entry_catalog import ENTRY_POINTS
-
-    text = "\nentry points (--json has every parameter):\n"
-    width = max(len(n) for n in report.entry_points)
-    for dotted, ep in report.entry_points.items():
-        short = dotted.rsplit(".", 1)[1]
-        if ep.status != "resolved":
-            text += f"  {dotted.ljust(width)}  {ep.status}: {ep.detail}\n"
-            continue
-        prefix = "" if short == "fused_moe" else f"{short}."
-        catalogued = [p for p in ENTRY_POINTS.get(dotted, ("", {}))[1] if not re.fullmatch(r"arg\d+", p)]  # a stub release's names
-        lacking = [p for p in catalogued if report.support(prefix + p) is not Support.SUPPORTED]
-        ignored = [p.name for p in ep.parameters or () if p.used is False]
-        extra = f"; lacks {', '.join(lacking)}" if lacking else ""
-        extra += f"; ignores {', '.join(ignored)}" if ignored else ""
-        text += f"  {dotted.ljust(width)}  resolved, {len(ep.parameters or ())} parameters in {ep.file}{extra}\n"
-    return text
-
-
-_NOTES = {
-    "no_combine": " (runners.AiterRunnerCore emulates it through the same fused kernel: MoeRunnerConfig(no_combine=True))",
-}
-
-
-def _hardware(report: CapabilityReport) -> str:
-    """GPUs, the archs requests are checked for, kernels per arch, and JIT readiness."""
-    archs, jit, kernels = report.archs, report.jit, report.kernels
-    gpus = ", ".join(f"{g.index}: {g.arch}{'' if g.visible else ' (hidden)'}" for g in report.gpus) or "none found"
-    rows = [
-        ("gpus", gpus),
-        ("checked for", (", ".join(archs.names) + " " if archs.names else "") + f"({archs.source}: {archs.detail})"),
-        ("kernels", kernels.hsa_dir or (kernels.dispatch_error or "no assembly kernels shipped")),
-    ]
-    for arch, inv in report.kernels.inventory.items():
-        moe = ", ".join(f"{f} {x.co_files}" for f, x in inv.families.items() if f.startswith("fmoe"))
-        rows.append((f"  {arch}", f"{sum(x.co_files for x in inv.families.values())} .co files in {len(inv.families)} families; MoE: {moe or 'none'}; {inv.unparsed} MoE names unparsed"))
-    declared = [e for e in kernels.dispatch_table if e.kernels == "declared_without_kernels"]
-    for e in declared:
-        rows.append(("declared only", f"{e.arch}: ({e.activation}, {e.quant_type}, {e.dtype}, {e.q_dtype_a}, {e.q_dtype_w}, g1u1={e.g1u1}) -> {e.api}: no kernel ships"))
-    n = len(jit.modules)
-    prebuilt = len(jit.prebuilt)
-    if jit.error:
-        rows.append(("jit", jit.error))
-    elif prebuilt == 0:
-        rows.append(("jit", f"0 of {n} modules prebuilt: the first call of each kernel compiles it"))
+            unbuilt = list(exc.modules)
+    render: Callable[[], str]
+    if args.json:
+        render = lambda: report_json(report)  # noqa: E731
+    elif args.verbose:
+        render = lambda: _render.detail(report)  # noqa: E731
+    elif required or args.require_prebuilt:
+        render = lambda: _render.summary(report, _render.verdict_rows(report, required, missing, unbuilt))  # noqa: E731
     else:
-        rows.append(("jit", f"{prebuilt} of {n} modules prebuilt ({', '.join(jit.prebuilt)}); the others compile on first call"))
-    text = "\nhardware:\n" + "".join("  " + line for line in _kv(rows).splitlines(keepends=True))
-    if report.arch_features:
-        text += "\nfeatures per architecture (QuantType, ActivationType):\n"
-        for arch, features in report.arch_features.items():
-            for name, f in features.items():
-                text += f"  {arch}  {f.support.value.ljust(11)}  {name.ljust(24)}  {f.detail}\n"
-    return text
+        render = lambda: _render.summary(report)  # noqa: E731
+    failed = None if args.quiet else io_.write(render())
+    for message in messages:
+        io_.error(message)
+    if messages:
+        return EXIT_UNSUPPORTED  # the gate's answer, whatever became of the output
+    return EXIT_OK if failed is None else failed

@@ -472,13 +472,18 @@ def _tie(
     if len(owners) > 1 and fused.path is not None and isinstance(fused.path, Path):
         # Two RECORDs for one folder (one install over another): the file on disk says which won.
         digest = _sha256(fused.path)
-        rels = {os.path.relpath(_resolve(fused.path), _resolve(o.dist.base)).replace(os.sep, "/") for o in owners}
-        matching = [o for o in owners if any(o.record.get(r) and o.record.get(r) == digest for r in rels)]
+        path = fused.path
+
+        def rels(o: _Claim) -> set[str]:  # the file as this RECORD would name it, as found and resolved
+            pairs = ((os.path.abspath(path), os.path.abspath(o.dist.base)), (_resolve(path), _resolve(o.dist.base)))
+            return {os.path.relpath(a, b).replace(os.sep, "/") for a, b in pairs}
+
+        matching = [o for o in owners if any(o.record.get(r) and o.record.get(r) == digest for r in rels(o))]
         if len(matching) != 1:
-            matching = [o for o in owners if any(r in o.record for r in rels)]
+            matching = [o for o in owners if any(r in o.record for r in rels(o))]
         if len(matching) == 1:
             owner = matching[0]
-            rel = next(r for r in rels if r in owner.record)
+            rel = next(r for r in rels(owner) if r in owner.record)
             losers = [(o.dist, f"also has a RECORD for this folder, but not the {rel} on disk") for o in owners if o is not owner]
             return owner.dist, f"{owner.evidence}, including {rel}", _conflicts(losers + claimants)
     if len(owners) == 1:
@@ -523,7 +528,8 @@ def locate(search_path: Sequence[str] | None = None) -> Located:
                 if _is_dir(problems, on_disk.parent / native_dir):
                     native = f"{native_dir}/"
                     break
-    dist, evidence, conflicts = (None, "", ())
+    dist: _Dist | None = None
+    evidence, conflicts = "", tuple[str, ...]()
     if on_disk is not None:
         dist, evidence, conflicts = _tie(on_disk, fused, folders, listing, problems)
     if dist is None:

@@ -28,14 +28,23 @@ class UnsupportedFeatureError(CapabilityError, NotImplementedError):
         self.version = version
 
 
-class InvalidKwargsError(CapabilityError, TypeError):
-    """A keyword argument for ``fused_moe`` that the installed build does not take."""
+class InvalidCallError(CapabilityError, TypeError):
+    """A call that Python would refuse to bind against the installed build's signature
+    (what it would raise, said before the call): ``.function``, ``.version``."""
 
-    def __init__(self, message: str, *, kwargs: tuple[str, ...], version: str | None) -> None:
+    def __init__(self, message: str, *, function: str | None = None, version: str | None = None) -> None:
         super().__init__(message)
+        self.function = function
+        self.version = version
+
+
+class InvalidKwargsError(InvalidCallError):
+    """A keyword argument that the installed build's function does not take: ``.kwargs``."""
+
+    def __init__(self, message: str, *, kwargs: tuple[str, ...], version: str | None, function: str | None = None) -> None:
+        super().__init__(message, function=function, version=version)
         self.kwargs = kwargs
         self.kwarg = kwargs[0] if kwargs else None
-        self.version = version
 
 
 class KwargCollisionError(CapabilityError, ValueError):
@@ -57,6 +66,17 @@ class NotPrebuiltError(CapabilityError, RuntimeError):
     def __init__(self, message: str, *, modules: tuple[str, ...]) -> None:
         super().__init__(message)
         self.modules = modules
+
+
+class UnknownMemberError(CapabilityError, KeyError):
+    """An enum member the installed build does not declare: ``.member``."""
+
+    def __init__(self, message: str, *, member: str) -> None:
+        super().__init__(message)
+        self.member = member
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0])
 
 
 class UsageError(CapabilityError, TypeError, ValueError):

@@ -15,13 +15,14 @@ A release number only says where to upgrade to.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from . import _catalog
 from ._distribution import Located
 from ._entry_catalog import ENTRY_POINTS
 from ._facts import Facts
 from ._model import (
+    INSTALL,
     AiterIdentity,
     AiterStatus,
     EntryPoint,
@@ -53,7 +54,7 @@ def _judge(loc: Located) -> tuple[AiterStatus, str, str]:
     """(status, the rule that decided it, one sentence) from the location facts alone."""
     if not loc.found:
         return AiterStatus.ABSENT, "no module 'aiter' is found", (
-            f"no module 'aiter' is found by {loc.found_by}; install AMD's AITER: pip install amd-aiter"
+            f"no module 'aiter' is found by {loc.found_by}; install AMD's AITER: {INSTALL}"
         )
     where = str(loc.location)
     named = f"the distribution '{loc.distribution}' {loc.version}" if loc.distribution else "no installed distribution"
@@ -159,7 +160,7 @@ def evidence(facts: Facts, ident: AiterIdentity) -> tuple[FusedMoe | None, Evide
     rt = facts.runtime
     fused: FusedMoe | None = None
     reason: str | None = None
-    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+    if not ident.is_aiter:
         reason = ident.detail
     elif rt is not None and not rt.foreign and rt.import_error is None:
         # The import worked: the imported function is the truth, and a failure to read it
@@ -195,7 +196,7 @@ def evidence(facts: Facts, ident: AiterIdentity) -> tuple[FusedMoe | None, Evide
 
 
 def _no_aiter(ident: AiterIdentity) -> Feature | None:
-    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
+    if not ident.is_aiter:
         return Feature(support=Support.UNSUPPORTED, source="distribution", detail=ident.detail)
     return None
 
@@ -337,6 +338,17 @@ def decide_all(
     return out
 
 
+def decide_name(ident: AiterIdentity, dotted: str, resolution: Any) -> Feature:
+    """``aiter.x.y`` as a feature: supported where it resolves, unsupported where it is missing."""
+    blocked = _no_aiter(ident)
+    if blocked is not None:
+        return blocked
+    if resolution is None:
+        return Feature(support=Support.UNKNOWN, source="static_signature", detail=f"{dotted}: this report's files are not at hand to resolve it")
+    support = {"resolved": Support.SUPPORTED, "missing": Support.UNSUPPORTED}.get(resolution.status, Support.UNKNOWN)
+    return Feature(support=support, source="static_signature", detail=resolution.detail)
+
+
 def decide_unlisted(
     ident: AiterIdentity,
     fused: FusedMoe | None,
@@ -348,6 +360,10 @@ def decide_unlisted(
     """A name the report does not list: an enum member it lacks, a keyword it may take, or
     ``<function>.<keyword>`` of an entry point."""
     enum, dot, member = name.partition(".")
+    if dot and enum == "aiter":
+        dotted = name if name in ENTRY_POINTS else None
+        if dotted is not None:
+            return decide_entry(ident, dotted, (entry_points or {}).get(dotted))
     if dot and enum == "fused_moe":
         return decide_parameter(ident, fused, ev, member)
     if dot and enum in SHORT:

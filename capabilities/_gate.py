@@ -12,12 +12,20 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 
-from ._errors import IgnoredOptionWarning, NotPrebuiltError, UnsupportedFeatureError, UnverifiedFeatureWarning, did_you_mean
+from ._errors import IgnoredOptionWarning, NotPrebuiltError, UnsupportedFeatureError, UnverifiedFeatureWarning, UsageError, did_you_mean
 from ._model import AiterStatus, Support
 from ._registry import probe
 from ._report import CapabilityReport
 
 _HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _checked_report(report: object) -> CapabilityReport:
+    if report is None:
+        return probe()
+    if not isinstance(report, CapabilityReport):
+        raise UsageError(f"report= must be a CapabilityReport (from capabilities.probe()), not {type(report).__name__}")
+    return report
 
 
 def explain(report: CapabilityReport, name: str) -> str:
@@ -42,9 +50,9 @@ def unsupported_error(
     lines = "\n".join("  " + ((details or {}).get(n) or explain(report, n)) for n in ordered)
     where = f"{ident.describe()} ({ident.status.value}{', ' + ident.location if ident.location else ''})"
     if ident.status is AiterStatus.IMPOSTOR:
-        fix = "AMD's AITER is the distribution 'amd-aiter', not 'aiter': pip install amd-aiter"
+        fix = f"AMD's AITER is the distribution 'amd-aiter', and the 'aiter' installed here is another library: {ident.install_hint}"
     elif ident.status is AiterStatus.ABSENT:
-        fix = "install AMD's AITER: pip install amd-aiter"
+        fix = f"install AMD's AITER: {ident.install_hint}"
     elif fix is None and all(report.feature(n).source in ("kernel_inventory", "upstream_rule") for n in ordered):
         fix = "run on a GPU architecture whose kernels cover them (or name it with --arch / probe(arch=...)), or stop requesting them"
     elif fix is None:
@@ -65,8 +73,11 @@ def require(
     ``requested_by`` names what asked for the features and ``fix`` replaces the
     default advice, both for the message. Returns the report checked against.
     """
-    report = probe() if report is None else report
-    missing = [n for n in names if report.support(n) is not Support.SUPPORTED]
+    report = _checked_report(report)
+    bad = [n for n in names if not isinstance(n, str) or not n]
+    if bad:
+        raise UsageError(f"require() takes feature names as separate str arguments, require('a', 'b') (or require(*names)), not {bad[0]!r}")
+    missing = [n for n in dict.fromkeys(names) if report.support(n) is not Support.SUPPORTED]
     if missing:
         raise unsupported_error(report, missing, requested_by=requested_by, fix=fix) from None
     return report
@@ -76,7 +87,10 @@ def require_prebuilt(*modules: str, report: CapabilityReport | None = None) -> C
     """Raise :class:`NotPrebuiltError` unless every named JIT module is built already, for
     each architecture requests are checked for (``report.archs``): a server can then fail
     at deploy time instead of compiling for minutes on its first request."""
-    report = probe() if report is None else report
+    report = _checked_report(report)
+    bad = [m for m in modules if not isinstance(m, str) or not m]
+    if bad:
+        raise UsageError(f"require_prebuilt() takes JIT module names as str arguments, such as 'module_moe_asm', not {bad[0]!r}")
     jit, archs = report.jit, report.archs.names
     lines = []
     for name in sorted(set(modules)):
@@ -92,13 +106,13 @@ def require_prebuilt(*modules: str, report: CapabilityReport | None = None) -> C
             built = ", ".join(module.archs) or "no arch it names"
             lines.append(f"  {name}: built at {module.path} for {built}, not for {missing}: the first call will compile it again")
     if lines:
-        bad = tuple(line.split(":")[0].strip() for line in lines)
+        unbuilt = tuple(line.split(":")[0].strip() for line in lines)
         target = f" for {', '.join(archs)}" if archs else ""
         raise NotPrebuiltError(
             f"{len(lines)} JIT module(s) not prebuilt{target} in {report.aiter.describe()}:\n" + "\n".join(lines)
             + "\nFix: build them ahead of serving (import and call each kernel once on this GPU, or set AITER_JIT_DIR "
             "to a folder of built modules), or accept a first call that compiles for minutes.",
-            modules=bad,
+            modules=unbuilt,
         )
     return report
 
@@ -118,7 +132,7 @@ def _caller_stacklevel(internal: tuple[str, ...]) -> int:
     return level
 
 
-def _warn_once(report: CapabilityReport, name: str, internal: tuple[str, ...], category: type[Warning], message: str) -> None:
+def warn_once(report: CapabilityReport, name: str, internal: tuple[str, ...], category: type[Warning], message: str) -> None:
     key = (report.aiter.distribution, report.aiter.version, f"{category.__name__}:{name}")
     with _warned_lock:
         first = key not in _warned
@@ -142,16 +156,20 @@ def gate(
     The warning points at the first frame outside this package and the folders
     in ``internal`` (a library that gates on behalf of its callers names itself).
     """
-    report = probe() if report is None else report
+    report = _checked_report(report)
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"gate() takes a feature name (a str such as 'no_combine'), not {name!r}")
+    if not isinstance(requested_by, str):
+        raise UsageError(f"gate(requested_by=...) names what asks for the feature, as a str, not {requested_by!r}")
     feature = report.feature(name)
     support = feature.support
     if support is Support.UNKNOWN:
-        _warn_once(
+        warn_once(
             report, name, internal, UnverifiedFeatureWarning,
             f"{requested_by}: forwarding '{name}' unverified to {report.aiter.describe()}: {explain(report, name)}",
         )  # fmt: skip
     elif support is Support.SUPPORTED and feature.used is False:
-        _warn_once(
+        warn_once(
             report, name, internal, IgnoredOptionWarning,
             f"{requested_by}: '{name}' is accepted and ignored by {report.aiter.describe()} (its body never reads it), "
             "so passing it changes nothing",

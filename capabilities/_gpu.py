@@ -127,11 +127,12 @@ def rocr_filter(raw: str, uuids: list[str | None]) -> tuple[list[int], str]:
             matches = [i for i, u in enumerate(upper) if 5 <= len(token) <= 20 and u.startswith(token)]
             if len(matches) != 1:
                 return kept, f"{token!r} matches {'no' if not matches else 'more than one'} GPU's unique_id: the list ends there"
-            index: int | None = matches[0]
+            index = matches[0]
         else:
-            index = _strtol(token)
-            if index is None:
+            parsed = _strtol(token)
+            if parsed is None:
                 return kept, f"{token!r} is not a device index or UUID: the list ends there"
+            index = parsed
         if not 0 <= index < len(uuids):
             return kept, f"{token!r} is not one of the {len(uuids)} GPU(s): the list ends there"
         if index in kept:
@@ -230,7 +231,7 @@ def read_gpus(environ: Mapping[str, str]) -> GpuFacts:
         GpuFact(index=i, node=n, arch=arch, compute_units=cus, vendor_id=vendor, unique_id=uid, visible=i in visible)
         for i, (n, arch, cus, vendor, uid) in enumerate(found)
     )
-    why = None
+    cause: str | None = None
     if undecided:
-        why = "the KFD topology cannot be read whole, so which GPUs this process sees cannot be told: " + "; ".join(undecided)
-    return GpuFacts(gpus, str(folder), tuple(problems), said, why)
+        cause = "the KFD topology cannot be read whole, so which GPUs this process sees cannot be told: " + "; ".join(undecided)
+    return GpuFacts(gpus, str(folder), tuple(problems), said, cause)

@@ -71,6 +71,9 @@ class Frozen(BaseModel):
         return type(self).model_validate({**fields, **(update or {})})
 
 
+INSTALL = "pip install amd-aiter"  # AMD's AITER; the distribution 'aiter' is an unrelated library
+
+
 class Support(str, enum.Enum):
     """The three answers about a feature: only ``supported`` may be relied on."""
 
@@ -126,6 +129,19 @@ class AiterIdentity(Frozen):
     rule: str  # the rule that decided the status, e.g. "content: aiter/fused_moe.py and aiter/jit/"
     conflicts: tuple[str, ...]  # other installed distributions that also claim the module
     detail: str
+
+    @property
+    def is_aiter(self) -> bool:
+        """Whether AMD's AITER is there at all (anything but ``absent`` or ``impostor``)."""
+        return self.status not in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR)
+
+    @property
+    def install_hint(self) -> str:
+        """How to get AMD's AITER here: an impostor is uninstalled first, since both
+        distributions install a module named ``aiter``."""
+        if self.status is AiterStatus.IMPOSTOR and self.distribution:
+            return f"pip uninstall {self.distribution} && {INSTALL}"
+        return INSTALL
 
     def describe(self) -> str:
         """'amd-aiter 0.1.9', or a phrase naming what is there instead."""
@@ -209,6 +225,7 @@ class EntryPoint(Frozen):
 
     status: Literal["resolved", "missing", "unknown"]
     file: str | None  # relative to the folder holding aiter/
+    line: int | None = None  # where the def stands in that file
     decorators: tuple[str, ...]
     parameters: tuple[Parameter, ...] | None
     detail: str

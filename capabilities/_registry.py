@@ -88,30 +88,29 @@ def resolver_for(report: CapabilityReport) -> Resolver | None:
     return _resolvers.get(id(report))
 
 
-def check_aiter_path(raw: object) -> str:
-    """``aiter_path`` as an absolute folder name; a non-folder is a :class:`UsageError`."""
+def check_aiter_path(raw: object, option: str = "aiter_path") -> str:
+    """``aiter_path`` as an absolute folder name; a non-folder is a :class:`UsageError`
+    (``option`` names the argument in the message, e.g. ``--aiter-path``)."""
     if not isinstance(raw, (str, os.PathLike)):
-        raise UsageError(f"aiter_path must be a folder name (str or os.PathLike), not {type(raw).__name__}")
+        raise UsageError(f"{option} must be a folder name (str or os.PathLike), not {type(raw).__name__}")
     text = os.fspath(raw)
     if not isinstance(text, str) or not text:
-        raise UsageError("aiter_path must name a folder (one holding aiter/), not an empty string")
+        raise UsageError(f"{option} must name a folder (one holding aiter/), not an empty string")
     folder = Path(text)
     try:
-        is_dir = folder.is_dir()
-    except OSError as exc:
-        raise UsageError(f"aiter_path {text!r} cannot be looked at: {exc.strerror or exc}") from None
-    if not is_dir:
-        raise UsageError(f"aiter_path {text!r} is not a folder")
-    try:
         os.listdir(folder)
+    except NotADirectoryError:
+        raise UsageError(f"{option} {text!r} is not a folder") from None
+    except FileNotFoundError:
+        raise UsageError(f"{option} {text!r} does not exist") from None
     except OSError as exc:
-        raise UsageError(f"aiter_path {text!r} cannot be read: {exc.strerror or exc}") from None
+        raise UsageError(f"{option} {text!r} cannot be read: {exc.strerror or exc}") from None
     if folder.name == "aiter" and (folder / "__init__.py").exists() and not (folder / "aiter").exists():
-        raise UsageError(f"aiter_path {text!r} is the aiter package itself; pass the folder that holds it: {str(folder.parent)!r}")
+        raise UsageError(f"{option} {text!r} is the aiter package itself; pass the folder that holds it: {str(folder.parent)!r}")
     return str(folder.resolve())
 
 
-def check_archs(arch: object) -> tuple[str, ...]:
+def check_archs(arch: object, option: str = "arch") -> tuple[str, ...]:
     """``"gfx942"`` or ``["gfx942", "gfx950"]`` as a sorted tuple; anything else is a UsageError."""
     if arch is None:
         names: list[object] = []
@@ -120,10 +119,10 @@ def check_archs(arch: object) -> tuple[str, ...]:
     elif isinstance(arch, (list, tuple, set, frozenset)):
         names = list(arch)
     else:
-        raise UsageError(f"arch must be an arch name such as 'gfx942', or a list of them, not {type(arch).__name__} {arch!r}")
+        raise UsageError(f"{option} must be an arch name such as 'gfx942', or a list of them, not {type(arch).__name__} {arch!r}")
     bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"gfx[0-9a-f]{3,4}", n)]
     if bad:
-        raise UsageError(f"arch names look like 'gfx942' or 'gfx90a', not {', '.join(map(repr, bad))}")
+        raise UsageError(f"{option} names look like 'gfx942' or 'gfx90a', not {', '.join(map(repr, bad))}")
     return tuple(sorted(set(names)))  # type: ignore[arg-type]
 
 

@@ -10,6 +10,7 @@ from pydantic import field_validator
 
 from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime
 from ._distribution import Located
+from ._entry_catalog import ENTRY_POINTS
 from ._source import Found
 from ._model import (
     AiterIdentity,
@@ -29,6 +30,7 @@ from ._model import (
     Support,
 )
 
+_ENTRY = frozenset(ENTRY_POINTS)
 _WORST = (Support.UNSUPPORTED, Support.UNKNOWN, Support.SUPPORTED)
 
 SCHEMA_VERSION = 2
@@ -68,8 +70,14 @@ class CapabilityReport(Frozen):
         build supports it, each target arch's answer in ``arch_features`` may
         lower it: the weakest answer stands, and its detail names the arch.
         """
+        if not isinstance(name, str) or not name:
+            from ._errors import UsageError
+
+            raise UsageError(f"a feature name is a str such as 'no_combine' or 'QuantType.per_1x32', not {name!r}")
         listed = self.features.get(name)
         build = listed
+        if build is None and name.startswith("aiter.") and name not in _ENTRY:
+            build = _features.decide_name(self.aiter, name, _resolved(self, name))
         if build is None:
             build = _features.decide_unlisted(self.aiter, self.fused_moe, self.enums, self.evidence, name, self.entry_points)
         if build.support is not Support.SUPPORTED:
@@ -85,12 +93,20 @@ class CapabilityReport(Frozen):
         return self.feature(name).support
 
 
+def _resolved(report: CapabilityReport, name: str) -> _resolve.Resolution | None:
+    """``name`` resolved against the files the report was made from (None: not at hand)."""
+    from ._registry import resolver_for
+
+    resolver = resolver_for(report)
+    return None if resolver is None else resolver.resolve(name)
+
+
 def _entry(r: _resolve.Resolution) -> EntryPoint:
     """An entry point is callable with a signature that was read, or its answer is unknown."""
     if r.status == "resolved" and (r.kind != "function" or r.parameters is None or r.asynchronous):
         why = "a call returns a coroutine" if r.asynchronous else "not a function whose signature can be read"
-        return EntryPoint(status="unknown", file=r.file, decorators=r.decorators, parameters=None, detail=f"{r.detail}: {why}")
-    return EntryPoint(status=r.status, file=r.file, decorators=r.decorators, parameters=r.parameters, detail=r.detail)
+        return EntryPoint(status="unknown", file=r.file, line=r.line, decorators=r.decorators, parameters=None, detail=f"{r.detail}: {why}")
+    return EntryPoint(status=r.status, file=r.file, line=r.line, decorators=r.decorators, parameters=r.parameters, detail=r.detail)
 
 
 def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> CapabilityReport:
@@ -118,7 +134,7 @@ def from_facts(facts: _facts.Facts, identity: AiterIdentity | None = None) -> Ca
         arch_features=_arch.arch_features(ident, features, facts.kernels, considered),
         jit=_arch.jit_section(facts.kernels),
         entry_points=entry_points,
-        enum_values=facts.enums.values if ident.status not in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR) else {},
+        enum_values=facts.enums.values if ident.is_aiter else {},
     )
 
 

@@ -55,7 +55,7 @@ from typing import Literal, Union
 
 from . import _static
 from ._model import Parameter
-from ._source import TOP, Parsed, Tree
+from ._source import TOP, Location, Parsed, Tree
 
 Status = Literal["resolved", "missing", "unknown"]
 Kind = Literal["function", "class", "module", "enum", "enum_member", "constant", "instance", "value"]
@@ -501,6 +501,7 @@ class Resolver:
     _dynamics: dict[str, _Dynamic] = field(default_factory=dict)
     _answers: dict[str, Resolution] = field(default_factory=dict)
     _stars: dict[str, list[str | None]] = field(default_factory=dict)
+    _defined: dict[str, list[str]] | None = None
     _cycles: int = 0
 
     # --- modules -----------------------------------------------------------------------
@@ -618,6 +619,8 @@ class Resolver:
             return Opaque("unknown: a re-export chain too long to follow")
         found = self._parsed(module)
         if isinstance(found, str):
+            if self.tree.find(module).kind == "namespace":
+                return None  # a namespace package binds nothing but its submodules
             return Opaque(f"unknown: {found}")
         before = self._cycles
         result = self._walk(found.tree.body, None, module, name, (*stack, key))
@@ -956,6 +959,75 @@ class Resolver:
                     if self._is_enum(made.module, made.node, depth + 1):
                         return True
         return False
+
+    # --- for messages: what a module binds, and where a name is defined -------------------
+
+    def names(self, module: str) -> list[str]:
+        """The public names ``module`` binds at its top level, its submodules, and what it
+        star-imports (for "did you mean"); read from source, never guessed."""
+        parsed = self._parsed(module)
+        out: set[str] = set()
+        if isinstance(parsed, Parsed):
+            for stmt in parsed.tree.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    out.add(stmt.name)
+                elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    out |= {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
+                elif isinstance(stmt, ast.Assign):
+                    out |= {n for t in stmt.targets for n in _names_in(t)}
+            for source in self._star_sources(module):
+                if source is not None and self._inside(source) and source != module:
+                    sub = self._parsed(source)
+                    if isinstance(sub, Parsed):
+                        out |= {s.name for s in sub.tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))}
+        found = self.tree.find(module)
+        for loc in found.locations:
+            try:
+                out |= {c.name.removesuffix(".py") for c in loc.iterdir() if c.name.endswith(".py") or (c.is_dir() and (c / "__init__.py").exists())}
+            except OSError:
+                continue
+        return sorted(n for n in out if not n.startswith("_"))
+
+    def defined(self, name: str, limit: int = 5) -> list[str]:
+        """Where in the package ``def name`` or ``class name`` stands at a module's top level,
+        as dotted names that resolve to it: where a moved name lives now. Reads every
+        module's text once (only on this path, for a name that is missing)."""
+        if self._defined is None:
+            self._defined = {}
+            pattern = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.M)
+            for dotted in self._all_modules():
+                for m in pattern.finditer(self.tree.text(dotted) or ""):
+                    self._defined.setdefault(m.group(1), []).append(dotted)
+        out = []
+        for module in self._defined.get(name, []):
+            r = self.resolve(f"{module}.{name}")
+            if r.status == "resolved":
+                out.append(f"{module}.{name}" + (f" ({r.where})" if r.where else ""))
+            if len(out) >= limit:
+                break
+        return out
+
+    def _all_modules(self) -> list[str]:
+        out: list[str] = []
+        todo = [TOP]
+        while todo:
+            module = todo.pop()
+            out.append(module)
+            found = self.tree.find(module)
+            for loc in found.locations:
+                try:
+                    children: list[Location] = sorted(loc.iterdir(), key=lambda c: c.name)
+                except OSError:
+                    continue
+                for child in children:
+                    stem = child.name.removesuffix(".py")
+                    if not stem.isidentifier():
+                        continue
+                    if child.name.endswith(".py") and stem != "__init__":
+                        out.append(f"{module}.{stem}")
+                    elif child.is_dir() and (child / "__init__.py").exists():
+                        todo.append(f"{module}.{stem}")
+        return out
 
     # --- the answer ------------------------------------------------------------------------
 

@@ -138,13 +138,13 @@ class Tree:
                 kind, path = _zip_find(loc, name)
             else:
                 kind, path = self._file_find(loc, dotted)
-            if kind == "namespace":
-                portions.append(path)  # type: ignore[arg-type]
+            if kind == "missing" or path is None:
                 continue
-            if kind == "missing":
+            if kind == "namespace":
+                portions.append(path)
                 continue
             if kind == "package":
-                return Found(dotted, "package", path, (path.parent,))  # type: ignore[union-attr]
+                return Found(dotted, "package", path, (path.parent,))  # type: ignore[arg-type]  # zipfile.Path.parent is a zipfile.Path
             return Found(dotted, kind, path)
         if portions:
             return Found(dotted, "namespace", None, tuple(portions))

@@ -44,8 +44,19 @@ DEFAULT_ENUMS: Mapping[str, Sequence[str]] = {
     "ActivationType": ("No", "Silu", "Gelu", "Swiglu"),
     "QuantType": ("No", "per_Tensor", "per_Token", "per_1x32", "per_1x128", "per_128x128"),
 }
-# Records every call, so that tests can see exactly what reached the kernel.
-_RECORDING_BODY = "CALLS.append(dict(locals()))\nreturn None"
+# Records every call, so that tests can see exactly what reached the kernel: each parameter
+# by name, so that the body reads every one (as AITER's own bodies read theirs).
+_RECORDING_BODY = "CALLS.append({recorded})\nreturn None"
+
+
+def _recording_body(signature: str) -> str:
+    import ast
+
+    args = ast.parse(f"def f({signature}): pass").body[0].args  # type: ignore[attr-defined]
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *([args.vararg] if args.vararg else []), *args.kwonlyargs)]
+    items = [f"{n!r}: {n}" for n in names]
+    record = "{" + ", ".join(items) + "}"
+    return _RECORDING_BODY.format(recorded=f"{{**{record}, **{args.kwarg.arg}}}" if args.kwarg else record)
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,8 @@ def write_fake_aiter(
     for name, members in (enums or {}).items():
         init.append(f"{name} = enum.IntEnum({name!r}, {list(members)!r}, start=0)")
     (package / "__init__.py").write_text("\n".join(init) + "\n", encoding="utf-8")
+    if body == _RECORDING_BODY:
+        body = _recording_body(_signature(params))
     if fused_moe_source is None:
         fused_moe_source = (
             "import enum\n"

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 import torch
 
 import capabilities
-from capabilities import CapabilityReport, InvalidInputError, Support
+from capabilities import CapabilityReport, InvalidInputError, Support, UsageError
 
 from ._config import ACTIVATIONS, AiterQuantType, InvalidConfigError, MoeRunnerConfig
 from ._kernel import Kernel, aiter_kernel, reference_kernel, require_aiter
@@ -39,7 +39,11 @@ class AiterRunnerCore:
 
     def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
         if not isinstance(config, MoeRunnerConfig):
-            raise TypeError(f"config must be a MoeRunnerConfig, not {type(config).__name__}")
+            raise UsageError(f"config must be a MoeRunnerConfig, not {type(config).__name__}")
+        if report is not None and not isinstance(report, CapabilityReport):
+            raise UsageError(
+                f"report= must be a CapabilityReport (capabilities.probe() or capabilities.agree().report), not {type(report).__name__}"
+            )
         if config.backend == "reference":
             if report is not None:
                 raise InvalidConfigError(
@@ -75,7 +79,7 @@ class AiterRunnerCore:
     def plan(self, quant_info: AiterMoeQuantInfo, quant_type: AiterQuantType | None = None) -> Plan:
         """The validated plan for ``quant_info``: built (and checked) on first use, then cached."""
         if not isinstance(quant_info, AiterMoeQuantInfo):
-            raise TypeError(
+            raise UsageError(
                 f"quant_info must be an AiterMoeQuantInfo, not {type(quant_info).__name__}; "
                 "build one per layer with the weights and options"
             )

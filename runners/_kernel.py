@@ -51,8 +51,8 @@ def reference_kernel() -> Kernel:
 def require_aiter(report: CapabilityReport) -> None:
     """No AMD AITER at all is said as such, before any feature is checked."""
     ident = report.aiter
-    if ident.status in (AiterStatus.ABSENT, AiterStatus.IMPOSTOR):
-        raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: pip install amd-aiter, or {_FALLBACK}.")
+    if not ident.is_aiter:
+        raise AiterUnavailableError(f"backend='aiter' needs AMD's AITER: {ident.detail}. Fix: {ident.install_hint}, or {_FALLBACK}.")
     if report.fused_moe is None and ident.status is not AiterStatus.IMPORT_FAILED:
         # Nothing to check requests against: a call would be a guess, which is what we exist to prevent.
         raise AiterUnavailableError(
@@ -84,7 +84,7 @@ def aiter_kernel(report: CapabilityReport) -> Kernel:
     if not callable(fn) or None in enums:
         raise AiterUnavailableError(
             f"the imported aiter at {ident.location} lacks fused_moe, ActivationType or QuantType, so it is not "
-            f"an AITER this runner can drive. Fix: pip install amd-aiter, or {_FALLBACK}."
+            f"an AITER this runner can drive. Fix: {ident.install_hint}, or {_FALLBACK}."
         )
     return Kernel(fn, report, enums[0], enums[1])
 

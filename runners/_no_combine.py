@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import torch
 
-from capabilities import CapabilityReport, Support
+from capabilities import CapabilityReport, InvalidInputError, Support
 
 from ._config import AiterQuantType, MoeRunnerConfig
 from ._types import AiterMoeQuantInfo
@@ -59,19 +59,51 @@ def choose(
     if not config.no_combine:
         return "combined", "no_combine is not asked for"
     outside = outside_native_limits(qi, quant_type)
-    if report.support("no_combine") is Support.SUPPORTED:
+    feature = report.feature("no_combine")
+    if feature.support is Support.SUPPORTED and feature.used is not True:
+        # Accepted is not honoured: a body that never reads it returns [M, hidden].
+        told = "never reads it" if feature.used is False else "may not read it (that cannot be told from its source)"
+        return "emulated", f"{report.aiter.describe()}'s fused_moe accepts no_combine but its body {told}"
+    if feature.support is Support.SUPPORTED:
         if not outside:
             return "native", f"{report.aiter.describe()}'s fused_moe takes no_combine and the request is inside {NATIVE_LIMITS}"
         why = f"outside the native limits ({', '.join(outside)}): {NATIVE_LIMITS}"
     else:
-        why = f"{report.aiter.describe()}'s fused_moe has no no_combine ({report.feature('no_combine').support.value})"
+        why = f"{report.aiter.describe()}'s fused_moe has no no_combine ({feature.support.value})"
     return "emulated", why
 
 
-def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool) -> Callable[..., torch.Tensor]:
+# fused_moe keywords that say nothing per token, so the expanded call takes them as they are.
+ROW_FREE = frozenset({
+    "expert_mask", "activation", "quant_type", "doweight_stage1", "w1_scale", "w2_scale", "block_size_M",
+    "moe_sorting_dispatch_policy", "dtype", "hidden_pad", "intermediate_pad", "bias1", "bias2", "splitk",
+    "swiglu_limit", "gate_mode", "beta", "linear_beta",
+})  # fmt: skip
+
+
+def refusals(kwargs: dict[str, Any], quant_type: AiterQuantType) -> list[str]:
+    """Why an emulated plan cannot serve these fused_moe keywords (empty: it can)."""
+    out = []
+    for name in sorted(kwargs):
+        value = kwargs[name]
+        if name in ROW_FREE or name in ("a1_scale", "num_local_tokens"):
+            continue
+        if name == "a2_scale":
+            if quant_type is not AiterQuantType.PER_TENSOR and isinstance(value, torch.Tensor) and value.numel() > 1:
+                out.append(f"a2_scale of shape {tuple(value.shape)}: how its rows map to routes cannot be told")
+            continue
+        out.append(f"{name}: whether it holds a value per token (which would need expanding to the routes) cannot be told")
+    return out
+
+
+def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool, per_token_scale: bool) -> Callable[..., torch.Tensor]:
     """``fn`` with per-route outputs: one allocation for the expanded rows, no host sync.
 
-    The unit route weights come from a contiguous buffer of ones kept per device
+    Every per-token input goes with its token to each of its routes: row
+    ``m*topk+k`` is token ``m``, so ``num_local_tokens`` ``n`` becomes ``n*topk``
+    (the first ``n`` tokens' routes) and, where the quantisation is per token
+    (``per_token_scale``), an ``a1_scale`` with a row per token is expanded like
+    the hidden states. The unit route weights come from a contiguous buffer of ones kept per device
     (kernels read ``topk_weight`` as dense memory, so a stride-0 view will not
     do), grown when a larger M comes, and never while a CUDA graph is being
     captured: a buffer filled inside a capture holds ones only on replay.
@@ -100,6 +132,17 @@ def emulating(fn: Callable[..., torch.Tensor], *, weighted: bool) -> Callable[..
         n = m * topk
         rows = hidden_states.unsqueeze(1).expand(m, topk, hidden).reshape(n, hidden)
         weights = topk_weight.reshape(n, 1) if weighted else unit_weights(n, topk_weight)
+        local = kwargs.get("num_local_tokens")
+        if local is not None:
+            kwargs["num_local_tokens"] = local * topk
+        scale = kwargs.get("a1_scale")
+        if per_token_scale and scale is not None:
+            if scale.dim() == 0 or scale.shape[0] != m:
+                raise InvalidInputError(
+                    f"a1_scale of shape {tuple(scale.shape)} has no row per token for M={m}, so emulated no_combine "
+                    "cannot give each route its token's scale. Fix: pass a [M, ...] per-token a1_scale."
+                )
+            kwargs["a1_scale"] = scale.unsqueeze(1).expand(m, topk, *scale.shape[1:]).reshape(n, *scale.shape[1:])
         return fn(rows, w1, w2, weights, topk_ids.reshape(n, 1), **kwargs).view(m, topk, -1)
 
     return fused_moe_per_route

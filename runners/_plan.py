@@ -15,6 +15,7 @@ import torch
 import capabilities
 from capabilities import (
     CapabilityReport,
+    InvalidInputError,
     InvalidKwargsError,
     KwargCollisionError,
     Support,
@@ -86,10 +87,21 @@ def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
     """Check a config against the report alone, so that an agreed report rejects it on every
     rank alike, before any rank imports its kernel."""
     if config.no_combine and config.fallback == "refuse":  # emulation needs nothing but fused_moe itself
+        requested_by = "MoeRunnerConfig(no_combine=True, fallback='refuse')"
+        feature = report.feature("no_combine")
+        if feature.support is Support.SUPPORTED and feature.used is not True:
+            told = "never reads it" if feature.used is False else "may not read it (that cannot be told from its source)"
+            raise capabilities.unsupported_error(
+                report,
+                ("no_combine",),
+                requested_by=requested_by,
+                fix="set fallback='emulate' to run it through the same fused kernel, or set no_combine=False",
+                details={"no_combine": f"no_combine: accepted, not honoured: the build's fused_moe takes it but its body {told}"},
+            )
         gate(
             report,
             "no_combine",
-            requested_by="MoeRunnerConfig(no_combine=True, fallback='refuse')",
+            requested_by=requested_by,
             fix="install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), "
             "set fallback='emulate' to run it through the same fused kernel, or set no_combine=False",
         )
@@ -189,9 +201,6 @@ def build_plan(
     fn = kernel.fn
     if strategy == "native":
         kw["no_combine"] = True
-    elif strategy == "emulated":
-        fn = _no_combine.emulating(kernel.fn, weighted=qi.doweight_stage1)
-        why += "; each route is sent through the same fused_moe as its own row (topk=1)"
     kw["quant_type"] = enum_member(kernel, "QuantType", qt.value, requested_by=f"quant_type=AiterQuantType.{qt.name}")
     for name, owned in OWNED.items():
         if owned.attr is None or owned.used is None:
@@ -202,6 +211,16 @@ def build_plan(
             kw[name] = value
     if qi.fused_moe_kwargs:
         kw.update(_check_kwargs(report, qi.fused_moe_kwargs))
+    if strategy == "emulated":
+        refused = _no_combine.refusals(kw, qt)
+        if refused:
+            raise InvalidInputError(
+                "MoeRunnerConfig(no_combine=True) is emulated here, and the emulation cannot serve "
+                f"{'; '.join(refused)}. Fix: drop those options, or run with no_combine=False."
+            )
+        per_token = qt is not AiterQuantType.PER_TENSOR and qt is not AiterQuantType.NONE
+        fn = _no_combine.emulating(kernel.fn, weighted=qi.doweight_stage1, per_token_scale=per_token)
+        why += "; each route is sent through the same fused_moe as its own row (topk=1)"
     return Plan(fn, qi.w13_weight, qi.w2_weight, kw, strategy != "combined", strategy, why)
 
 

@@ -37,7 +37,9 @@ class ActivationType(enum.IntEnum):
 
 
 class QuantType(enum.IntEnum):
-    No = 0  # the only one the reference computes
+    No = 0
+    per_Tensor = 1  # one scale for the activations, one per expert for the weights
+    per_Token = 2  # one scale per token (row), one per output channel of each expert
 
 
 class GateMode(str, enum.Enum):
@@ -158,6 +160,7 @@ def fused_moe(
     a1_scale: torch.Tensor | None = None,
     a2_scale: torch.Tensor | None = None,
     block_size_M: int | None = None,
+    num_local_tokens: torch.Tensor | None = None,
     dtype: torch.dtype | None = None,
     bias1: torch.Tensor | None = None,
     bias2: torch.Tensor | None = None,
@@ -171,16 +174,34 @@ def fused_moe(
     emulation delivers it).
 
     Matmuls run in the inputs' dtype, activation and combine in float32; the
-    result is ``dtype`` (default: the input's dtype).
-    ``block_size_M`` is a tuning hint and is ignored.
+    result is ``dtype`` (default: the input's dtype, or bf16 for quantised input).
+    ``block_size_M`` is a tuning hint and is ignored. ``num_local_tokens`` (a
+    one-element tensor ``n``) says only the first ``n`` rows are tokens: the
+    others come back as zeros, as AITER's sorting leaves them.
+
+    ``QuantType.per_Tensor`` and ``per_Token`` are computed by dequantising:
+    ``hidden_states * a1_scale`` (``[1]``, or ``[M, 1]`` per token) and each
+    weight times its scale (``[E, 1, 1]``, or ``[E, N, 1]`` per channel), in
+    float32. ``a2_scale`` (the stage-2 input's static scale) is not modelled.
     """
-    if _name(quant_type) != "No":
-        raise NotImplementedError(f"the reference fused_moe computes QuantType.No only, not {_name(quant_type)}")
-    if any(s is not None for s in (w1_scale, w2_scale, a1_scale, a2_scale)):
-        raise NotImplementedError("the reference fused_moe takes no quantisation scales (QuantType.No only)")
+    qt = _name(quant_type)
+    if qt not in ("No", "per_Tensor", "per_Token"):
+        raise NotImplementedError(f"the reference fused_moe computes QuantType.No, per_Tensor and per_Token, not {qt}")
+    scales = (w1_scale, w2_scale, a1_scale)
+    if qt == "No" and any(s is not None for s in scales):
+        raise NotImplementedError("QuantType.No takes no quantisation scales")
+    if qt != "No" and any(s is None for s in scales):
+        raise NotImplementedError(f"the reference computes QuantType.{qt} from given scales: pass w1_scale, w2_scale and a1_scale")
+    if a2_scale is not None:
+        raise NotImplementedError("the reference fused_moe does not model a2_scale")
     act = _name(activation)
     mode = str(getattr(gate_mode, "value", gate_mode))
-    out_dtype = hidden_states.dtype if dtype is None else dtype
+    out_dtype = (hidden_states.dtype if qt == "No" else torch.bfloat16) if dtype is None else dtype
+    if qt != "No" and a1_scale is not None and w1_scale is not None and w2_scale is not None:
+        # Dequantise once; everything after runs in float32.
+        hidden_states = hidden_states.float() * a1_scale.float()
+        w1 = w1.float() * w1_scale.float()
+        w2 = w2.float() * w2_scale.float()
     m, hidden = hidden_states.shape
     topk = topk_ids.shape[1]
     inter = w2.shape[2]
@@ -230,6 +251,9 @@ def fused_moe(
         routes = y[ids, torch.arange(m, device=x.device).unsqueeze(1)]  # [M, topk, hidden]
     if valid is not None:
         routes = routes * valid
+    if num_local_tokens is not None:  # rows past the local tokens are padding: zeros, no host sync
+        tokens_valid = torch.arange(m, device=routes.device) < num_local_tokens.reshape(-1)[:1].to(routes.device)
+        routes = routes * tokens_valid.view(m, 1, 1)
     if no_combine:
         return routes.to(out_dtype)
     if topk == 1:  # one route a row (as the runner's no_combine emulation sends): no sum to take

@@ -59,9 +59,9 @@ def real_install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return which, target
 
 
-def run_cli(*args: str, pythonpath: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``python -m capabilities ARGS`` in a fresh process."""
-    env = dict(os.environ)
+def run_cli(*args: str, pythonpath: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m capabilities ARGS`` in a fresh process (``env``: variables to set)."""
+    env = {**os.environ, **(env or {})}
     paths = [str(ROOT)] + ([str(pythonpath)] if pythonpath else [])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return subprocess.run(

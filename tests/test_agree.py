@@ -77,6 +77,18 @@ def test_three_ranks_one_lacking_no_combine(tmp_path: Path) -> None:
     assert "rank 2 (amd-aiter 0.1.20.post1)" in errors[0]["message"]
 
 
+def test_a_rank_that_fails_before_the_exchange_fails_every_rank_alike(tmp_path: Path) -> None:
+    specs = [
+        {"params": LATEST, "version": "0.1.20.post1"},
+        {"params": LATEST, "version": "0.1.20.post1", "fail": "Input/output error reading /caf\udcff/aiter"},
+    ]
+    # A rank left waiting would hit the workers' 60 s process-group time-out and fail with that instead.
+    results, _ = _run_ranks(tmp_path, specs)
+    errors = [r["error"] for r in results]
+    assert errors[0] == errors[1] and errors[0]["type"] == "AgreementError"
+    assert "rank 1: OSError: [Errno 5] Input/output error" in errors[0]["message"]
+
+
 def test_equal_builds_agree_silently(tmp_path: Path) -> None:
     specs = [{"params": WITH_NO_COMBINE, "version": "0.1.21.dev1"}] * 3
     results, _ = _run_ranks(tmp_path, specs)

@@ -23,12 +23,15 @@ def test_text_report_has_aligned_keys_and_one_line_per_feature(fake_aiter: Any) 
     fake_aiter(params="hidden_states, w1, *, no_combine=False", version="0.1.21")
     code, out, err = _run()
     assert code == 0 and err == ""
-    head = out.split("\n\n")[0].splitlines()
+    head = out.splitlines()
+    assert len(head) <= 25
     assert len({line.index(" : ") for line in head}) == 1  # aligned
-    assert head[0].startswith("answer") and "amd-aiter 0.1.21 (available)" in head[0]  # the answer first
-    rows = {k.strip(): v for k, _, v in (line.partition(" : ") for line in head)}
+    assert head[0].startswith("aiter") and "amd-aiter 0.1.21 (available)" in head[0]  # who, first
+    assert head[1].startswith("answer") and "features:" in head[1]  # then the answer
+    code, out, err = _run("-v")
+    rows = {k.strip(): v for k, _, v in (line.partition(" : ") for line in out.split("\n\n")[0].splitlines())}
     assert (rows["aiter status"], rows["version"]) == ("available", "0.1.21")
-    features = out.split("features (of the build):\n")[1].split("\n\n")[0].splitlines()
+    features = out.split("features (as checked for the archs above):\n")[1].split("\n\n")[0].splitlines()
     assert any(line.split()[:2] == ["supported", "no_combine"] for line in features)
     assert any(line.split()[:2] == ["unsupported", "splitk"] for line in features)
 
@@ -51,15 +54,15 @@ def test_json_report_fields(fake_aiter: Any) -> None:
         "detail": f"amd-aiter 0.1.21 provides module 'aiter' at {fake.package}: its RECORD lists 3 file(s) under aiter/",
     }
     assert data["fused_moe"]["parameters"] == [
-        {"name": "hidden_states", "kind": "positional_or_keyword", "default": None, "used": None},
-        {"name": "w1", "kind": "positional_or_keyword", "default": None, "used": None},
-        {"name": "no_combine", "kind": "keyword_only", "default": "False", "used": None},
-    ]  # used: None, the fake's body hands locals() on
+        {"name": "hidden_states", "kind": "positional_or_keyword", "default": None, "used": True},
+        {"name": "w1", "kind": "positional_or_keyword", "default": None, "used": True},
+        {"name": "no_combine", "kind": "keyword_only", "default": "False", "used": True},
+    ]  # used: the fake's body records every parameter by name
     assert data["features"]["no_combine"] == {
         "support": "supported",
         "source": "static_signature",
         "detail": "fused_moe in amd-aiter 0.1.21 takes 'no_combine' by keyword (keyword_only, default False)",
-        "used": None,
+        "used": True,
     }
     assert data["enums"]["ActivationType"] == ["No", "Silu", "Gelu", "Swiglu"]
     assert set(data["environment"]) == {"python", "torch", "platform"}
@@ -95,8 +98,9 @@ def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
 def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
     fake_aiter(impostor=True)
     code, out, err = _run("--require", "no_combine")
-    assert code == 1 and "aiter status : impostor" in out
+    assert code == 1 and "(impostor)" in out.splitlines()[0]
     assert "AMD's AITER is the distribution 'amd-aiter'" in err
+    assert "pip uninstall aiter && pip install amd-aiter" in err  # the impostor goes first
 
 
 @pytest.mark.parametrize(
@@ -166,7 +170,7 @@ def test_module_entry_point(fake_aiter: Any) -> None:
     fake = fake_aiter(params="hidden_states, splitk=0")
     done = run_cli("--require", "splitk", pythonpath=fake.root)
     assert done.returncode == 0, done.stderr
-    assert "supported    splitk" in done.stdout
+    assert "require     : 1 of 1 supported" in done.stdout and "verdict     : pass (exit 0)" in done.stdout
 
 
 def _save(tmp_path: Path, name: str) -> str:
@@ -186,18 +190,20 @@ def test_compare_two_fakes(fake_aiter: Any, tmp_path: Path) -> None:
     assert code == 1 and err == ""
     assert f"A: {a}: amd-aiter 0.1.21 (available)" in out
     assert "version: 0.1.21 | 0.1.9" in out
-    assert "only in A: no_combine" in out
+    assert "no_combine: positional_or_keyword = False | absent" in out
     assert "splitk: positional_or_keyword = 0 | positional_or_keyword = 1" in out
-    assert "features: 1 difference(s), A | B\n  no_combine: supported | unsupported\n" in out
+    assert "features (as each host answers them): 1 difference(s), A | B\n  no_combine: supported | unsupported\n" in out
     code, out, _ = _run("--compare", a, b, "--json")
-    assert code == 1 and json.loads(out)["features"] == ["no_combine: supported | unsupported"]
+    data = json.loads(out)
+    assert code == 1 and data["features"] == {"no_combine": {"a": "supported", "b": "unsupported"}}
+    assert data["identity"]["version"] == {"a": "0.1.21", "b": "0.1.9"} and data["answers_differ"] is True
 
 
 def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
     fake_aiter()
     a = _save(tmp_path, "a.json")
     code, out, _ = _run("--compare", a, a)
-    assert code == 0 and "features: same" in out
+    assert code == 0 and "features (as each host answers them): same" in out and "every answer is the same" in out
 
 
 @pytest.mark.parametrize(

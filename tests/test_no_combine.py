@@ -11,6 +11,7 @@ import torch
 
 from runners import (
     AiterMoeQuantInfo,
+    InvalidInputError,
     AiterQuantType,
     AiterRunnerCore,
     AiterRunnerInput,
@@ -162,5 +163,111 @@ def test_the_text_report_says_the_runner_can_emulate_it(fake_aiter: Any) -> None
     fake_aiter(fused_moe_source=WITHOUT)
     out = io.StringIO()
     assert main([], stdout=out, stderr=io.StringIO()) == 0
-    (line,) = [line for line in out.getvalue().splitlines() if line.split()[1:2] == ["no_combine"]]
-    assert line.split()[0] == "unsupported" and "runners.AiterRunnerCore emulates it through the same fused kernel" in line
+    (line,) = [line for line in out.getvalue().splitlines() if line.startswith("no_combine")]
+    assert "unsupported natively; runners.AiterRunnerCore emulates it through the same fused kernel" in line
+
+
+# --- accepted is not honoured, and every per-token input follows its token --------------------
+
+FORWARDING = """
+import runners.reference as _r
+
+def fused_moe(hidden_states, w1, w2, topk_weight, topk_ids, expert_mask=None, activation=None, quant_type=None,
+              doweight_stage1=False, w1_scale=None, w2_scale=None, a1_scale=None, a2_scale=None,
+              num_local_tokens=None{extra}):
+    _read = ({touch})
+    return _r.fused_moe(hidden_states, w1, w2, topk_weight, topk_ids, expert_mask=expert_mask, activation=activation,
+                        quant_type=quant_type, doweight_stage1=doweight_stage1, w1_scale=w1_scale, w2_scale=w2_scale,
+                        a1_scale=a1_scale, a2_scale=a2_scale, num_local_tokens=num_local_tokens)
+"""
+# A build that takes no_combine and never reads it: it returns [M, hidden] whatever was asked.
+IGNORING = FORWARDING.format(extra=", no_combine=False", touch="")
+
+
+def test_a_no_combine_the_body_never_reads_is_emulated(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=IGNORING)
+    ri, qi = _io(5)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    plan = runner.plan(qi)
+    assert plan.strategy == "emulated" and "never reads it" in plan.why
+    assert "no_combine" not in plan.kwargs
+    got = runner.run(ri, qi).hidden_states
+    assert got.shape == (5, K, H)
+    assert torch.equal(got, _native(ri, qi))
+
+
+def test_refuse_names_a_no_combine_that_is_accepted_and_ignored(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=IGNORING)
+    with pytest.raises(UnsupportedFeatureError, match=r"accepted, not honoured: .* its body never reads it"):
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
+
+
+def _quantised(m: int) -> tuple[AiterRunnerInput, AiterMoeQuantInfo, torch.Tensor]:
+    """Per-token int8-style inputs: values and scales, the scales one per token and per channel."""
+    g = torch.Generator().manual_seed(100 + m)
+    ids = torch.stack([torch.randperm(E, generator=g)[:K] for _ in range(m)]).to(torch.int32)
+    x = torch.randint(-8, 8, (m, H), generator=g).float()
+    scale = torch.rand(m, 1, generator=g) + 0.5
+    ri = AiterRunnerInput(hidden_states=x, topk_ids=ids, topk_weights=torch.rand(m, K, generator=g), a1_scale=scale)
+    qi = AiterMoeQuantInfo(
+        w13_weight=torch.randint(-4, 4, (E, 2 * INTER, H), generator=g).float(),
+        w2_weight=torch.randint(-4, 4, (E, H, INTER), generator=g).float(),
+        w13_scale=torch.rand(E, 2 * INTER, 1, generator=g) / 8,
+        w2_scale=torch.rand(E, H, 1, generator=g) / 8,
+        quant_type=AiterQuantType.PER_TOKEN,
+    )
+    return ri, qi, scale
+
+
+@pytest.mark.parametrize("m", [1, 6, 33])
+def test_per_token_scales_follow_their_tokens_bitwise(fake_aiter: Any, m: int) -> None:
+    fake_aiter(fused_moe_source=FORWARDING.format(extra="", touch=""))
+    ri, qi, scale = _quantised(m)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    assert runner.plan(qi).strategy == "emulated"
+    got = runner.run(ri, qi).hidden_states
+    want = reference(
+        ri.hidden_states, qi.w13_weight, qi.w2_weight, ri.topk_weights, ri.topk_ids, quant_type="per_Token",
+        w1_scale=qi.w13_scale, w2_scale=qi.w2_scale, a1_scale=scale, no_combine=True,
+    )  # fmt: skip
+    assert got.shape == (m, K, H)
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize(("m", "local"), [(8, 3), (8, 8), (8, 0), (1, 1)])
+def test_num_local_tokens_keeps_every_real_token_bitwise(fake_aiter: Any, m: int, local: int) -> None:
+    fake_aiter(fused_moe_source=FORWARDING.format(extra="", touch=""))
+    ri, qi = _io(m)
+    n = torch.tensor([local], dtype=torch.int32)
+    ri.num_local_tokens = n
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    got = runner.run(ri, qi).hidden_states
+    want = reference(ri.hidden_states, qi.w13_weight, qi.w2_weight, ri.topk_weights, ri.topk_ids, num_local_tokens=n, no_combine=True)
+    assert torch.equal(got, want)
+    assert bool(got[:local].abs().sum() > 0) is (local > 0)  # real tokens are not zeros
+    assert not got[local:].any()
+
+
+def test_a_per_token_scale_without_a_row_per_token_is_refused(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=FORWARDING.format(extra="", touch=""))
+    ri, qi, _ = _quantised(4)
+    ri.a1_scale = torch.ones(1)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    with pytest.raises(InvalidInputError, match=r"a1_scale of shape \(1,\) has no row per token for M=4"):
+        runner.run(ri, qi)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [({"shared_expert_id": 3}, "shared_expert_id: whether it holds a value per token"),
+     ({"stage2_scatter": True}, "stage2_scatter: whether it holds a value per token")],
+)
+def test_options_emulation_cannot_expand_are_refused_at_plan_time(fake_aiter: Any, kwargs: dict[str, Any], said: str) -> None:
+    names = "".join(f", {k}=None" for k in kwargs)
+    fake_aiter(fused_moe_source=FORWARDING.format(extra=names, touch=", ".join(kwargs) + ","))
+    ri, qi = _io(3)
+    qi = AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight, fused_moe_kwargs=kwargs)
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
+    with pytest.raises(InvalidInputError, match=said):
+        runner.plan(qi)
+    assert AiterRunnerCore(MoeRunnerConfig()).plan(qi).strategy == "combined"  # without no_combine they pass

@@ -116,7 +116,8 @@ def test_swiglu_limit_and_output_dtype() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"quant_type": "per_Tensor"}, "computes QuantType.No only"),
+        ({"quant_type": "per_1x128"}, "computes QuantType.No, per_Tensor and per_Token, not per_1x128"),
+        ({"quant_type": "per_Tensor"}, "computes QuantType.per_Tensor from given scales"),
         ({"w1_scale": torch.ones(1)}, "takes no quantisation scales"),
         ({"activation": "No"}, "has no activation 'No'"),
     ],

@@ -101,7 +101,7 @@ def test_require_suggests_a_spelling(fake_aiter: Any) -> None:
 
 def test_require_on_an_impostor_names_amd_aiter(fake_aiter: Any) -> None:
     fake_aiter(impostor=True)
-    with pytest.raises(UnsupportedFeatureError, match="AMD's AITER is the distribution 'amd-aiter', not 'aiter'"):
+    with pytest.raises(UnsupportedFeatureError, match="AMD's AITER is the distribution 'amd-aiter', and the 'aiter' installed here is another library: pip uninstall aiter && pip install amd-aiter"):
         capabilities.require("no_combine")
 
 

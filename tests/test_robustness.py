@@ -283,7 +283,7 @@ def test_compare_reads_back_its_own_json_whatever_the_path_bytes(tmp_path: Path)
     saved.write_text(done.stdout)
     code, out, err = _run("--compare", str(saved), str(saved))
     assert code == 0, err
-    assert "features: same" in out
+    assert "every answer is the same" in out
 
 
 def test_compare_prints_values_not_enum_names(fake_aiter: Any, tmp_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_text_report_without_aiter_says_it_once(monkeypatch: pytest.MonkeyPatch,
     code, out, _ = _run("--aiter-path", str(tmp_path))
     assert code == 0
     assert out.count("not installed") == 1 and "pip install amd-aiter" in out
-    assert out.splitlines()[0].startswith("answer")
+    assert out.splitlines()[0].startswith("aiter") and out.splitlines()[1].startswith("answer")
 
 
 # --- the report itself ---------------------------------------------------------------

@@ -31,7 +31,13 @@ WITH_NO_COMBINE = [*LATEST, ("no_combine", "False")]
 BODY = """
 CALLS.append(dict(locals()))
 m, h = hidden_states.shape
-if locals().get("no_combine"):
+return hidden_states.new_zeros((m, h))
+"""
+# The same for a build whose body reads no_combine (and so honours it).
+BODY_NC = """
+CALLS.append(dict(locals()))
+m, h = hidden_states.shape
+if no_combine:
     return hidden_states.new_zeros((m, topk_ids.shape[1], h))
 return hidden_states.new_zeros((m, h))
 """
@@ -64,7 +70,7 @@ def _input(m: int = M, **kw: Any) -> AiterRunnerInput:
 
 
 def test_forwards_no_combine_and_extra_kwargs(fake_aiter: Any) -> None:
-    fake_aiter(params=WITH_NO_COMBINE, body=BODY, version="0.1.21.dev1")
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC, version="0.1.21.dev1")
     runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
     qi = _quant_info(torch.bfloat16, fused_moe_kwargs={"splitk": 2, "moe_sorting_dispatch_policy": 1})
     assert runner.plan(qi).strategy == "native"  # bf16, QuantType.No, g1u1: inside AITER's limits
@@ -96,7 +102,7 @@ def test_rejects_no_combine_when_unsupported(fake_aiter: Any) -> None:
 
 @pytest.mark.parametrize(("no_combine", "shape"), [(True, (0, K, H)), (False, (0, H))])
 def test_empty_input_calls_no_kernel_and_keeps_rank(fake_aiter: Any, no_combine: bool, shape: tuple[int, ...]) -> None:
-    fake_aiter(params=WITH_NO_COMBINE, body=BODY)
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC)
     runner = AiterRunnerCore(MoeRunnerConfig(no_combine=no_combine))
     ri = _input(0)
     ri.hidden_states = ri.hidden_states.to(torch.bfloat16)
@@ -152,7 +158,7 @@ def test_every_bad_kwarg_is_named_sorted(fake_aiter: Any) -> None:
     ],
 )
 def test_colliding_kwarg_is_named(fake_aiter: Any, key: str, owner: str) -> None:
-    fake_aiter(params=WITH_NO_COMBINE, body=BODY)
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC)
     runner = AiterRunnerCore(MoeRunnerConfig())
     with pytest.raises(KwargCollisionError, match=f"'{key}' is set by the runner from {owner}") as info:
         runner.run(_input(), _quant_info(fused_moe_kwargs={key: None}))
@@ -343,7 +349,7 @@ def test_the_error_path_survives_odd_values(fake_aiter: Any, change: Any, messag
 def test_no_combine_with_doweight_stage1_is_refused_at_plan_time(fake_aiter: Any) -> None:
     """AITER's native no_combine cannot weight routes in stage 1; with fallback='refuse' that
     is said at plan time (emulation serves it: tests/test_no_combine.py)."""
-    fake_aiter(params=WITH_NO_COMBINE, body=BODY)
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC)
     runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
     with pytest.raises(UnsupportedFeatureError, match=r"no_combine: not served natively: outside the native limits \(doweight_stage1=True\)"):
         runner.plan(_quant_info(torch.bfloat16, doweight_stage1=True))

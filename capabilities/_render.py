@@ -1,0 +1,236 @@
+"""The text report: the answer on the first screen (:func:`summary`), every detail with ``-v``
+(:func:`detail`). Aligned ``key : value`` lines a person can paste into a bug report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._entry_catalog import ENTRY_POINTS
+from ._model import AiterStatus, Feature, Support
+from ._report import CapabilityReport
+
+_STUB = "arg"  # a stub release's parameters are arg0, arg1, ...
+_MORE = "-v for every feature, parameter and entry point; --json for machines; --require NAME[,NAME] to gate"
+
+
+def kv(rows: Sequence[tuple[str, str]]) -> str:
+    width = max((len(k) for k, _ in rows), default=0)
+    return "".join(f"{k.ljust(width)} : {v}\n" for k, v in rows)
+
+
+def _short(detail: str, limit: int = 150) -> str:
+    return detail if len(detail) <= limit else detail[: limit - 3].rstrip() + "..."
+
+
+def identity_row(report: CapabilityReport) -> tuple[str, str]:
+    a = report.aiter
+    where = f" at {a.location}" if a.location else ""
+    return "aiter", f"{a.describe()} ({a.status.value}){where}"
+
+
+def counts(report: CapabilityReport) -> dict[Support, int]:
+    """How many features are each answer, as ``report.feature()`` answers them for its archs."""
+    out = {s: 0 for s in Support}
+    for name in report.features:
+        out[report.support(name)] += 1
+    return out
+
+
+def _headline(report: CapabilityReport) -> list[tuple[str, str]]:
+    a, fm = report.aiter, report.fused_moe
+    if not a.is_aiter:
+        what = "AITER is not installed" if a.status is AiterStatus.ABSENT else f"no AMD AITER: {a.describe()} is an impostor"
+        return [("answer", f"{what}; no feature is supported"), ("why", _short(a.detail, 300)), ("fix", a.install_hint)]
+    c = counts(report)
+    sig = "signature unknown" if fm is None else f"{len(fm.parameters)} parameters ({fm.source.replace('_', ' ')})"
+    rows = [("answer", f"fused_moe: {sig}; features: " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
+    if a.status is AiterStatus.IMPORT_FAILED:
+        rows.append(("import", _short(f"failed: {a.import_error}; the answers come from the source")))
+    elif a.status is AiterStatus.UNREADABLE:
+        rows.append(("unreadable", _short(a.detail)))
+    nc = report.feature("no_combine")
+    if nc.support is not Support.SUPPORTED:
+        rows.append(("no_combine", f"{nc.support.value} natively; runners.AiterRunnerCore emulates it through the same fused kernel"))
+    elif nc.used is not True:
+        rows.append(("no_combine", "accepted and not read by fused_moe; runners.AiterRunnerCore emulates it"))
+    return rows
+
+
+def _arch_rows(report: CapabilityReport) -> list[tuple[str, str]]:
+    """One line per architecture considered: what is unsupported there and why, in short."""
+    rows: list[tuple[str, str]] = []
+    archs = report.archs
+    considered = archs.names or tuple(report.arch_features)
+    if archs.source in ("undecided", "hidden"):
+        rows.append(("gpus", _short(f"{archs.source}: {archs.detail}", 220)))
+    for arch in considered:
+        answers = report.arch_features.get(arch, {})
+        bad = [(n, f) for n, f in answers.items() if f.support is Support.UNSUPPORTED and report.features.get(n, f).support is Support.SUPPORTED]
+        unknown = sum(1 for f in answers.values() if f.support is Support.UNKNOWN)
+        parts = [f"{n.split('.', 1)[1]} unsupported ({_cause(f)})" for n, f in bad]
+        if unknown:
+            parts.append(f"{unknown} unknown (no 1-stage kernel ships; the CK path compiles at first use)")
+        rows.append((arch, "; ".join(parts) if parts else "every member the build has is served by shipped kernels"))
+    return rows
+
+
+def _cause(f: Feature) -> str:
+    if f.source == "upstream_rule":
+        return "no kernel ships, and an upstream rule says none can: MXFP4 MoE needs gfx950"
+    return _short(f.detail.split(": ", 1)[-1], 80)
+
+
+def _jit_row(report: CapabilityReport) -> tuple[str, str]:
+    jit = report.jit
+    n, built = len(jit.modules), len(jit.prebuilt)
+    if jit.error:
+        return "jit", _short(jit.error)
+    if not n:
+        return "jit", "no JIT modules are listed"
+    if built == 0:
+        return "jit", f"0 of {n} modules prebuilt: the first call of each kernel compiles it (minutes)"
+    return "jit", f"{built} of {n} modules prebuilt; the others compile on their first call"
+
+
+def _where_rows(report: CapabilityReport) -> list[tuple[str, str]]:
+    archs = report.archs
+    gpus = ", ".join(f"{g.index}: {g.arch}{'' if g.visible else ' (hidden)'}" for g in report.gpus) or "none found"
+    if archs.source == "none":
+        checked = f"no GPU here: answers are for the build; per-arch answers are listed for {', '.join(report.arch_features) or 'no arch'} (name one with --arch)"
+    else:
+        checked = f"{', '.join(archs.names) or 'none'} ({archs.source})"
+    return [("gpus", gpus), ("checked for", _short(checked, 200))]
+
+
+def summary(report: CapabilityReport, verdict: Sequence[tuple[str, str]] = ()) -> str:
+    """The first screen: who, the verdict on what was asked (or the headline), each arch in a
+    line, JIT readiness, and how to see more. At most 25 lines for any AITER."""
+    rows = [identity_row(report)]
+    rows += list(verdict) if verdict else _headline(report)
+    if report.aiter.is_aiter:
+        rows += _where_rows(report)
+        rows += _arch_rows(report)[:8]
+        rows.append(_jit_row(report))
+        problems = report.evidence.problems
+        if problems:
+            rows.append(("problems", f"{len(problems)} file(s) could not be read, e.g. {_short(problems[0], 120)} (-v lists them)"))
+    rows.append(("more", _MORE))
+    return kv(rows[:25])
+
+
+def verdict_rows(report: CapabilityReport, required: Sequence[str], missing: Sequence[str], unbuilt: Sequence[str]) -> list[tuple[str, str]]:
+    """What ``--require`` / ``--require-prebuilt`` asked and the answer, with each reason in short."""
+    rows: list[tuple[str, str]] = []
+    if required:
+        ok = len(required) - len(missing)
+        rows.append(("require", f"{ok} of {len(required)} supported" + (f"; not: {', '.join(missing)}" if missing else "")))
+        for name in list(missing)[:6]:
+            f = report.feature(name)
+            rows.append((f"  {name}", _short(f"{f.support.value}: {f.detail}", 160)))
+    if unbuilt:
+        rows.append(("prebuilt", f"not prebuilt: {', '.join(unbuilt)} (the first call compiles them)"))
+    rows.append(("verdict", "fail (exit 1): see the error below" if (missing or unbuilt) else "pass (exit 0)"))
+    return rows
+
+
+# --- -v: every detail ------------------------------------------------------------------
+
+
+def detail(report: CapabilityReport) -> str:
+    """Every detail: identity, evidence, the parameters, one line per feature, the entry
+    points and the hardware (left out when there is no AITER to describe)."""
+    a, ev, env = report.aiter, report.evidence, report.environment
+    rows = [identity_row(report), *_headline(report)]
+    rows += [
+        ("aiter status", a.status.value),
+        ("distribution", a.distribution or "-"),
+        ("version", (a.version or "-") + ("" if a.version_valid else " (not PEP 440)")),
+        ("location", a.location or "-"),
+        ("decided by", a.rule),
+    ]
+    if not a.is_aiter:
+        rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
+        return kv(rows)
+    rows += [
+        ("import error", a.import_error or "-"),
+        ("detail", a.detail),
+        ("fused_moe module", ev.module or "-"),
+        ("static probe", "ok" if ev.static.error is None else ev.static.error),
+        ("runtime probe", "not run" if ev.runtime is None else (ev.runtime.error or "ok")),
+    ]
+    if ev.static.note:
+        rows.append(("note", ev.static.note))
+    if ev.disagreement:
+        rows.append(("disagreement", ev.disagreement))
+    if ev.unknown_reason:
+        rows.append(("signature unknown", ev.unknown_reason))
+    rows.append(("enum header", ev.enum_header or (ev.enum_error or "-")))
+    rows += [(name, ", ".join(members)) for name, members in report.enums.items()]
+    rows += [(f"problem {i}", p) for i, p in enumerate(ev.problems, 1)]
+    rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
+    text = kv(rows)
+    fm = report.fused_moe
+    if fm is not None:
+        text += "\nfused_moe parameters:\n"
+        width = max((len(p.name) for p in fm.parameters), default=0)
+        for p in fm.parameters:
+            default = "" if p.default is None else f" = {p.default}"
+            ignored = "  (accepted, never read)" if p.used is False else ""
+            text += f"  {p.name.ljust(width)}  {p.kind.value}{default}{ignored}\n"
+    text += "\nfeatures (as checked for the archs above):\n"
+    width = max(len(n) for n in report.features)
+    for name in report.features:
+        f = report.feature(name)
+        text += f"  {f.support.value.ljust(11)}  {name.ljust(width)}  {f.detail}\n"
+    return text + _entry_points(report) + _hardware(report)
+
+
+def _entry_points(report: CapabilityReport) -> str:
+    """One line per entry point: status, parameter count, the catalogued features it lacks."""
+    if not report.entry_points:
+        return ""
+    text = "\nentry points (--json has every parameter):\n"
+    width = max(len(n) for n in report.entry_points)
+    for dotted, ep in report.entry_points.items():
+        short = dotted.rsplit(".", 1)[1]
+        if ep.status != "resolved":
+            text += f"  {dotted.ljust(width)}  {ep.status}: {ep.detail}\n"
+            continue
+        prefix = "" if short == "fused_moe" else f"{short}."
+        catalogued = [p for p in ENTRY_POINTS.get(dotted, ("", {}))[1] if not (p.startswith(_STUB) and p[3:].isdigit())]
+        lacking = [p for p in catalogued if report.support(prefix + p) is Support.UNSUPPORTED]
+        ignored = [p.name for p in ep.parameters or () if p.used is False]
+        extra = f"; lacks {', '.join(lacking)}" if lacking else ""
+        extra += f"; ignores {', '.join(ignored)}" if ignored else ""
+        text += f"  {dotted.ljust(width)}  resolved, {len(ep.parameters or ())} parameters in {ep.file}{extra}\n"
+    return text
+
+
+def _hardware(report: CapabilityReport) -> str:
+    """GPUs, the archs requests are checked for, kernels per arch, and JIT readiness."""
+    archs, jit, kernels = report.archs, report.jit, report.kernels
+    rows = [
+        *_where_rows(report),
+        ("visibility", archs.detail),
+        ("kernels", kernels.hsa_dir or (kernels.dispatch_error or "no assembly kernels shipped")),
+    ]
+    for g in report.gpus:
+        rows.append((f"  gpu {g.index}", f"node {g.node}, {g.arch}, {g.compute_units or '?'} CUs, {g.uuid or 'no UUID'}{'' if g.visible else ', hidden'}"))
+    for arch, inv in kernels.inventory.items():
+        moe = ", ".join(f"{f} {x.co_files}" for f, x in inv.families.items() if f.startswith("fmoe"))
+        total = sum(x.co_files for x in inv.families.values())
+        rows.append((f"  {arch}", f"{total} .co files in {len(inv.families)} families; MoE: {moe or 'none'}; {inv.unparsed} MoE names unparsed"))
+    for e in kernels.dispatch_table:
+        if e.kernels == "declared_without_kernels":
+            rows.append(("declared only", f"{e.arch}: ({e.activation}, {e.quant_type}, {e.dtype}, {e.q_dtype_a}, {e.q_dtype_w}, g1u1={e.g1u1}) -> {e.api}: no kernel ships"))
+    rows.append(_jit_row(report))
+    if jit.prebuilt:
+        rows.append(("prebuilt", ", ".join(jit.prebuilt)))
+    text = "\nhardware:\n" + "".join("  " + line for line in kv(rows).splitlines(keepends=True))
+    if report.arch_features:
+        members = ", ".join(sorted({n.split(".")[0] for fs in report.arch_features.values() for n in fs}))
+        text += f"\nfeatures per architecture ({members}):\n"
+        for arch, features in report.arch_features.items():
+            for name, f in features.items():
+                text += f"  {arch}  {f.support.value.ljust(11)}  {name.ljust(24)}  {f.detail}\n"
+    return text
