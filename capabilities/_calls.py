@@ -40,13 +40,15 @@ Answer = Literal["ok", "fails", "unknown"]
 @dataclass(frozen=True)
 class CallShape:
     """How a call passes its arguments: ``args`` positional ones (a lower bound with
-    ``star_args``, a ``*iterable``), ``keywords`` by name, and ``star_kwargs`` for a
-    ``**mapping`` whose keys cannot be read."""
+    ``star_args``, a ``*iterable``), ``keywords`` by name, ``maybe`` keywords that a
+    ``**dict`` holds only on some paths, and ``star_kwargs`` for a ``**mapping`` whose keys
+    cannot be read."""
 
     args: int = 0
     keywords: tuple[str, ...] = ()
     star_args: bool = False
     star_kwargs: bool = False
+    maybe: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,10 @@ def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdic
         return Verdict("fails", f"{short}() got some positional-only arguments passed as keyword arguments: '{', '.join(posonly)}'")
     if unexpected:
         return Verdict("fails", f"{short}() got an unexpected keyword argument '{unexpected[0]}'", tuple(unexpected))
-    bound = by_position | {k for k in shape.keywords if k in by_name and by_name[k].kind is not K.POSITIONAL_ONLY}
+    bound = by_position | {k for k in (*shape.keywords, *shape.maybe) if k in by_name and by_name[k].kind is not K.POSITIONAL_ONLY}
     missing_pos = [p.name for p in positional if p.default is None and p.name not in bound]
     missing_kw = [p.name for p in params if p.kind is K.KEYWORD_ONLY and p.default is None and p.name not in bound]
+    only_maybe = [p.name for p in params if p.default is None and p.name in shape.maybe and p.name not in by_position and p.name not in shape.keywords]
     open_ended = shape.star_args or shape.star_kwargs
     if missing_pos and not open_ended:
         return Verdict("fails", f"{short}() missing {_plural(len(missing_pos), 'required positional argument')}: {_names(missing_pos)}")
@@ -108,6 +111,13 @@ def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdic
         return Verdict("fails", f"{short}() missing {_plural(len(missing_kw), 'required keyword-only argument')}: {_names(missing_kw)}")
     if shape.star_kwargs:
         return Verdict("unknown", "the keys of its **mapping cannot be read, so what they bind cannot be told")
+    if only_maybe:
+        return Verdict("unknown", f"{_names(only_maybe)} come only from its **dict, which holds them on some paths only")
+    maybe = [k for k in shape.maybe if k not in shape.keywords]
+    if maybe:
+        refused = [k for k in maybe if (k not in by_name and not var_kwargs) or k in by_position or (k in by_name and by_name[k].kind is K.POSITIONAL_ONLY and not var_kwargs)]
+        if refused:
+            return Verdict("unknown", f"its **dict holds {_names(refused)} on some paths only, which {short}() would refuse there")
     if shape.star_args:
         later = [k for k in shape.keywords if k in by_name and k not in by_position and by_name[k].kind is not K.KEYWORD_ONLY]
         if not var_args and (len(positional) > n or missing_pos) or later:

@@ -11,6 +11,7 @@ in ``Facts.problems``.
 
 from __future__ import annotations
 
+import ast
 import os
 import platform
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from . import _distribution, _gpu, _header, _kernels, _resolve, _runtime
 from ._entry_catalog import ENTRY_POINTS
 from ._model import Environment, SignatureReading
-from ._source import Parsed
+from ._source import PARSE_ERRORS, Parsed, words
 
 FUSED_MOE = "aiter.fused_moe.fused_moe"
 # The variables the facts depend on, besides the files: the registry keys its cache on them.
@@ -122,6 +123,17 @@ def _read_runtime(
     return _runtime.import_and_read(fused)
 
 
+def package(aiter_path: str | None, *, usage: bool = True) -> tuple[_distribution.Located, _resolve.Resolver | None]:
+    """Only what resolving names needs: where the package is, and a resolver over it
+    (with the enum header's members); no kernels, GPUs or features (``scan`` uses this)."""
+    loc = _distribution.locate(None if aiter_path is None else [aiter_path])
+    if loc.tree is None:
+        return loc, None
+    root = loc.package_dir.parent if loc.package_dir is not None else None
+    enums = _header.read_enums(root).enums if root is not None else {}
+    return loc, _resolve.Resolver(loc.tree, enums, usage=usage)
+
+
 def collect(
     *, runtime: bool, isolated: bool, aiter_path: str | None, timeout: float, arch: tuple[str, ...] = (), inputs: Inputs
 ) -> Facts:
@@ -148,11 +160,19 @@ def collect(
             parsed = loc.tree.parse("aiter.fused_moe")
             if isinstance(parsed, str) and loc.fused_moe.kind in ("source", "package"):
                 unreadable = parsed
+            elif isinstance(parsed, Parsed) and parsed.compile_error and "cannot be parsed" in parsed.compile_error:
+                unreadable = parsed.compile_error
         if loc.fused_moe.kind != "missing" or loc.has_jit:
             entry_points = {name: resolver.resolve(name) for name in ENTRY_POINTS}
             if package_dir is not None:
                 parsed = loc.tree.parse("aiter.fused_moe")
-                kernels = _kernels.read_kernels(package_dir, parsed.tree if isinstance(parsed, Parsed) else None, env)
+                table = None
+                if isinstance(parsed, Parsed):
+                    try:
+                        table = ast.Module(body=parsed.statements(words("fused_moe_1stage_dict")), type_ignores=[])
+                    except PARSE_ERRORS:
+                        table = None
+                kernels = _kernels.read_kernels(package_dir, table, env)
                 problems += kernels.problems
     gpus = _gpu.read_gpus(env)
     problems += gpus.problems

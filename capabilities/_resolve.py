@@ -47,6 +47,7 @@ package that returns the function itself or a wrapper passing ``*args,
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import re
 from collections.abc import Mapping, Sequence
@@ -55,7 +56,7 @@ from typing import Literal, Union
 
 from . import _static
 from ._model import Parameter
-from ._source import TOP, Location, Parsed, Tree
+from ._source import PARSE_ERRORS, TOP, Location, Parsed, Tree, Words, words
 
 Status = Literal["resolved", "missing", "unknown"]
 Kind = Literal["function", "class", "module", "enum", "enum_member", "constant", "instance", "value"]
@@ -192,7 +193,6 @@ class _Dynamic:
     any: list[str] = field(default_factory=list)  # rebinds any name: why
     names: dict[str, list[str]] = field(default_factory=dict)  # rebinds these names
     prefixes: list[tuple[str, str]] = field(default_factory=list)  # rebinds names starting so
-    patches: list[tuple[tuple[str, ...], str]] = field(default_factory=list)  # (root.attr... chain, where)
 
     def about(self, name: str) -> list[str]:
         return self.any + self.names.get(name, []) + [w for p, w in self.prefixes if name.startswith(p)]
@@ -231,26 +231,65 @@ def _is_globals_call(node: ast.AST | None, module_scope: bool) -> bool:
     return node.func.id == "globals" or (module_scope and node.func.id in ("vars", "locals"))
 
 
-def _scopes(tree: ast.Module) -> tuple[dict[int, ast.AST], dict[int, bool]]:
-    """Each node's parent, and whether it runs at module scope (not inside a def or class)."""
+_DICT_ASSIGN = re.compile(r"(?m)^\w+\s*(?::[^=\n]*)?=\s*\{")
+_GETATTR = words("__getattr__")
+_ALL = words("__all__")
+# A top-level assignment or import binding a name, read from the text (for "did you mean").
+_TOP_BINDING = re.compile(r"(?m)^(?:(\w+)\s*(?::[^=\n]*)?=[^=]|(?:from\s+\S+\s+)?import\s+(?:\S+\s+as\s+)?(\w+))")
+# Tokens without which a module cannot rewrite its own names at run time (a cheap test first).
+_REBIND_TOKENS = (
+    "globals(", "vars(", "locals(", "exec(", "eval(", "setattr(", "sys.modules", "global", "__code__",
+    "__globals__", "__signature__", "__wrapped__", "__defaults__", "__kwdefaults__",
+)  # fmt: skip
+# Where those can rebind a name (words, not text in a comment that mentions global memory).
+_REBIND_TEXT = re.compile(
+    r"\b(?:globals|vars|locals|exec|eval|setattr)\s*\(|\bsys\.modules\b|^[ \t]*global[ \t]+\w|\.\s*__(?:code|globals|signature|wrapped|defaults|kwdefaults)__\b",
+    re.M,
+)
+
+
+def _statements_at(parsed: Parsed, pattern: re.Pattern[str] | Words) -> list[ast.stmt]:
+    """The top-level statements whose text holds a match of ``pattern``: only these are
+    parsed and walked (a module that does not parse has none)."""
+    try:
+        return parsed.statements(pattern)
+    except PARSE_ERRORS:
+        return []
+
+
+def _near(parsed: Parsed, pattern: re.Pattern[str]) -> tuple[list[ast.AST], dict[int, ast.AST], dict[int, bool]]:
+    """The nodes on lines where ``pattern`` matches (and their ancestors), each node's parent,
+    and whether it runs at module scope; subtrees away from those lines are not walked."""
+    lines = sorted({parsed.line_of(m.start()) for m in pattern.finditer(parsed.source)})
+    nodes: list[ast.AST] = []
     parents: dict[int, ast.AST] = {}
     module_scope: dict[int, bool] = {}
-    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(tree, None, True)]
+    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(s, None, True) for s in _statements_at(parsed, pattern)]
     while stack:
         cur, par, mod = stack.pop()
+        first, last = getattr(cur, "lineno", None), getattr(cur, "end_lineno", None)
+        if first is not None:
+            k = bisect.bisect_left(lines, first)
+            if k == len(lines) or lines[k] > (last or first):
+                continue  # no line of interest inside: skip the subtree
+        nodes.append(cur)
         if par is not None:
             parents[id(cur)] = par
         module_scope[id(cur)] = mod
         inner = mod and not isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
         stack.extend((child, cur, inner) for child in ast.iter_child_nodes(cur))
-    return parents, module_scope
+    return nodes, parents, module_scope
+
+
 
 
 def _dynamic(parsed: Parsed) -> _Dynamic:
-    """Every construct in the module that can rebind its names at run time, or patch another's."""
+    """Every construct in the module that can rebind its own names at run time."""
     out = _Dynamic()
-    parents, module_scope = _scopes(parsed.tree)
-    for node in ast.walk(parsed.tree):
+    if not any(token in parsed.source for token in _REBIND_TOKENS):
+        return out
+    nodes, parents, module_scope = _near(parsed, _REBIND_TEXT)
+    for node in nodes:
         at = f"line {getattr(node, 'lineno', 0)} of {parsed.rel}"
         if isinstance(node, ast.Global):
             for n in node.names:
@@ -265,32 +304,42 @@ def _dynamic(parsed: Parsed) -> _Dynamic:
                 text = _const_str(node.args[0]) if node.args else None
                 if text is None or ":=" in text:
                     out.any.append(f"eval() of text that may bind names at {at}")
-            elif isinstance(func, ast.Name) and func.id == "setattr" and len(node.args) >= 2:
-                target = _chain(node.args[0])
-                name = _const_str(node.args[1])
-                if target is not None:
-                    out.patches.append(((*target, name if name is not None else "*"), at))
-        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
-            if isinstance(node, ast.Subscript) and _chain(node.value) == ("sys", "modules"):
-                key = node.slice
-                if isinstance(key, ast.Name) and key.id == "__name__":
-                    out.any.append(f"sys.modules[__name__] replaced at {at}")
-                elif _const_str(key) is not None:
-                    out.patches.append((("sys.modules", _const_str(key) or ""), at))
-                else:
-                    out.patches.append((("sys.modules", "*"), at))
-                continue
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.attr in _SIGNATURE_ATTRS:
             chain = _chain(node)
-            if chain is None:
-                continue
-            if isinstance(node, ast.Attribute) and node.attr in _SIGNATURE_ATTRS and len(chain) == 2:
+            if chain is not None and len(chain) == 2:
                 out.names.setdefault(chain[0], []).append(f"an assignment to {chain[0]}.{node.attr} at {at}")
-            if chain[0] not in ("self", "cls"):
-                out.patches.append((chain, at))
         elif isinstance(node, ast.Subscript) and _chain(node.value) == ("sys", "modules"):
             key = node.slice
             if isinstance(key, ast.Name) and key.id == "__name__":
                 out.any.append(f"sys.modules[__name__] used at {at} (the module can be rewritten through it)")
+    for chain, at in _patch_sites(parsed, None):
+        if chain[0] == "sys.modules" and chain[1] == "*":
+            continue
+        if len(chain) >= 2 and chain[0] == "sys.modules" and chain[1] == parsed.name:
+            out.any.append(f"sys.modules[{parsed.name!r}] replaced at {at}")
+    return out
+
+
+def _patch_sites(parsed: Parsed, name: str | None) -> list[tuple[tuple[str, ...], str]]:
+    """Assignments (and ``setattr``, ``del``) to ``root.attr...`` that may patch another
+    object's attribute ``name`` (None: only ``sys.modules`` and ``setattr``), as chains."""
+    parts = [r"setattr\(", r"sys\.modules"] + ([rf"\.\s*{re.escape(name)}\s*=(?!=)", rf"del\b[^\n]*\.{re.escape(name)}\b"] if name else [])
+    out: list[tuple[tuple[str, ...], str]] = []
+    for node in _near(parsed, re.compile("|".join(parts)))[0]:
+        at = f"line {getattr(node, 'lineno', 0)} of {parsed.rel}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and len(node.args) >= 2:
+            target = _chain(node.args[0])
+            attr = _const_str(node.args[1])
+            if target is not None:
+                out.append(((*target, attr if attr is not None else "*"), at))
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
+            if isinstance(node, ast.Subscript) and _chain(node.value) == ("sys", "modules"):
+                key = _const_str(node.slice)
+                out.append((("sys.modules", key if key is not None else "*"), at))
+                continue
+            chain = _chain(node)
+            if chain is not None and chain[0] not in ("self", "cls"):
+                out.append((chain, at))
     return out
 
 
@@ -342,7 +391,7 @@ def _compat_map(parsed: Parsed) -> dict[str, str]:
     in a module that serves it (a module ``__getattr__`` or a ``sys.meta_path`` finder)."""
     if "__getattr__" not in parsed.source and "meta_path" not in parsed.source:
         return {}
-    for stmt in parsed.tree.body:
+    for stmt in _statements_at(parsed, _DICT_ASSIGN):
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict) and len(stmt.value.keys) > 0:
             keys = [_const_str(k) for k in stmt.value.keys]
             values = [_const_str(v) for v in stmt.value.values]
@@ -354,7 +403,7 @@ def _compat_map(parsed: Parsed) -> dict[str, str]:
 
 
 def _getattr_line(parsed: Parsed) -> int | None:
-    for stmt in parsed.tree.body:
+    for stmt in _statements_at(parsed, _GETATTR):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "__getattr__":
             return stmt.lineno
     return None
@@ -502,6 +551,13 @@ class Resolver:
     _answers: dict[str, Resolution] = field(default_factory=dict)
     _stars: dict[str, list[str | None]] = field(default_factory=dict)
     _defined: dict[str, list[str]] | None = None
+    _doubts: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _runs: dict[str, list[str]] = field(default_factory=dict)
+    _patchy: dict[str, bool] = field(default_factory=dict)
+    _patch_texts: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _indexed: set[str] = field(default_factory=set)  # modules whose words are in _word_index
+    _patchy_modules: set[str] = field(default_factory=set)
+    usage: bool = True  # read which parameters a body reads (False: callers that only bind, like scan)
     _cycles: int = 0
 
     # --- modules -----------------------------------------------------------------------
@@ -541,8 +597,8 @@ class Resolver:
         """Whether ``name`` occurs in ``module``'s text or in a module it star-imports: where it
         does not, nothing there can bind it, and no file needs parsing to say so."""
         seen.add(module)
-        text = self.tree.text(module)
-        if text is None or name in text:
+        known = self.tree.words(module)
+        if known is None or name in known:
             return True
         for target in self._star_sources(module):
             if not self._inside(target):
@@ -575,7 +631,7 @@ class Resolver:
             return None
         declared: set[str] | None = None
         computed = False
-        for stmt in ast.walk(found.tree) if "__all__" in found.source else ():
+        for stmt in (n for st in _statements_at(found, _ALL) for n in ast.walk(st)):
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
@@ -623,7 +679,11 @@ class Resolver:
                 return None  # a namespace package binds nothing but its submodules
             return Opaque(f"unknown: {found}")
         before = self._cycles
-        result = self._walk(found.tree.body, None, module, name, (*stack, key))
+        try:
+            body = found.statements(words(name, stars=not name.startswith("_")), binding=name)
+        except PARSE_ERRORS as exc:
+            return Opaque(f"unknown: {found.rel} cannot be parsed: {type(exc).__name__}: {exc}")
+        result = self._walk(body, None, module, name, (*stack, key))
         if self._cycles == before:  # an answer reached through a cycle depends on where it started
             self._bindings[key] = result
         return result
@@ -710,32 +770,69 @@ class Resolver:
 
     def _doubt(self, module: str, name: str) -> str | None:
         """Why ``module.name`` cannot be read from source, whatever binds it."""
+        key = (module, name)
+        if key not in self._doubts:
+            self._doubts[key] = self._doubt_of(module, name)
+        return self._doubts[key]
+
+    def _doubt_of(self, module: str, name: str) -> str | None:
         parsed = self._parsed(module)
         if isinstance(parsed, Parsed) and parsed.compile_error:
             return parsed.compile_error
         rebinds = self._dynamic(module).about(name)
         if rebinds:
             return f"{module} may rebind {name} at run time: {', '.join(rebinds)}"
-        for patcher in self._runs_with(module):
+        for patcher in self._suspects(module, name):
             if not self._may_patch(patcher, name):
                 continue
-            for chain, at in self._dynamic(patcher).patches:
+            parsed_patcher = self._parsed(patcher)
+            if isinstance(parsed_patcher, str):
+                continue
+            for chain, at in _patch_sites(parsed_patcher, name):
                 if self._patches(patcher, chain, module, name):
                     return f"{module}.{name} may be replaced by another module: {'.'.join(chain)} is assigned at {at}"
         return None
 
+    def _suspects(self, module: str, name: str) -> list[str]:
+        """The modules that importing ``module`` runs and that could patch ``name``: those
+        that touch ``sys.modules`` or call ``setattr``, and those whose text has the word."""
+        out = []
+        for patcher in self._runs_with(module):
+            if patcher not in self._indexed:
+                self._indexed.add(patcher)
+                text = self.tree.text(patcher)
+                if text is not None and ("sys.modules" in text or "setattr(" in text):
+                    self._patchy_modules.add(patcher)
+            known = self.tree.words(patcher)
+            if patcher in self._patchy_modules or (known is not None and name in known):
+                out.append(patcher)
+        return out
+
     def _may_patch(self, patcher: str, name: str) -> bool:
         """A textual test before parsing a module to look for patches of ``name``."""
-        text = self.tree.text(patcher)
-        if text is None:
-            return False
-        if "sys.modules" in text or "setattr(" in text:
-            return True
-        return name in text and re.search(rf"\.\s*{re.escape(name)}\s*=(?!=)", text) is not None
+        key = (patcher, name)
+        cached = self._patch_texts.get(key)
+        if cached is None:
+            text = self.tree.text(patcher)
+            if text is None:
+                cached = False
+            elif patcher not in self._patchy:
+                self._patchy[patcher] = "sys.modules" in text or "setattr(" in text
+                cached = self._patchy[patcher]
+            else:
+                cached = self._patchy[patcher]
+            known = self.tree.words(patcher)
+            if not cached and text is not None and known is not None and name in known:
+                cached = re.search(rf"\.\s*{re.escape(name)}\s*=(?!=)", text) is not None
+            self._patch_texts[key] = cached
+        return cached
 
     def _runs_with(self, module: str) -> list[str]:
         """Modules that importing ``module`` surely runs, and that can mention its names:
         its packages' ``__init__`` and what they star-import (inside the package)."""
+        cached = self._runs.get(module)
+        if cached is not None:
+            return cached
         parts = module.split(".")
         out: list[str] = []
         todo = [".".join(parts[: i + 1]) for i in range(len(parts))]
@@ -745,6 +842,7 @@ class Resolver:
                 continue
             out.append(m)
             todo += [s for s in self._star_sources(m) if s is not None]
+        self._runs[module] = out
         return out
 
     def _patches(self, patcher: str, chain: tuple[str, ...], module: str, name: str) -> bool:
@@ -913,7 +1011,10 @@ class Resolver:
         if not isinstance(node, ast.ClassDef) or cls.module is None:
             return Stop("unknown", f"{label}: {cls.label} is not read statically")
         module = cls.module
-        rebinds = [w for chain, w in self._dynamic(module).patches if chain[:2] == (node.name, name)]
+        parsed_module = self._parsed(module)
+        rebinds = []
+        if isinstance(parsed_module, Parsed) and f"{node.name}." in parsed_module.source:
+            rebinds = [w for chain, w in _patch_sites(parsed_module, name) if chain[:2] == (node.name, name)]
         if rebinds:
             return Stop("unknown", f"{label}: {node.name}.{name} is assigned at {', '.join(rebinds)}")
         cand = self._walk(node.body, None, module, name, ())
@@ -968,18 +1069,13 @@ class Resolver:
         parsed = self._parsed(module)
         out: set[str] = set()
         if isinstance(parsed, Parsed):
-            for stmt in parsed.tree.body:
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    out.add(stmt.name)
-                elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                    out |= {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
-                elif isinstance(stmt, ast.Assign):
-                    out |= {n for t in stmt.targets for n in _names_in(t)}
+            out |= set(parsed.defined() or {})
+            out |= {g for pair in _TOP_BINDING.findall(parsed.source) for g in pair if g}
             for source in self._star_sources(module):
                 if source is not None and self._inside(source) and source != module:
                     sub = self._parsed(source)
                     if isinstance(sub, Parsed):
-                        out |= {s.name for s in sub.tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))}
+                        out |= set(sub.defined() or {})
         found = self.tree.find(module)
         for loc in found.locations:
             try:
@@ -1132,7 +1228,9 @@ class Resolver:
         if foreign:
             why = f"decorated with {', '.join(foreign)}, which may change its signature"
             return Resolution("unknown", "function", rel, node.lineno, decorators, None, f"{dotted} in {rel}: {why}")
-        params = _static.with_usage(node, _static.parameters(node, parsed.source), replaced=replaced)
+        params = _static.parameters(node, parsed.source)
+        if self.usage:
+            params = _static.with_usage(node, params, replaced=replaced)
         if t.bound:
             params = _static.bound(params)
         how = f" (decorated {', '.join('@' + d for d in decorators)}, which keeps the signature)" if decorators else ""
@@ -1141,7 +1239,11 @@ class Resolver:
             what = f"an async def ({what})"
         note = None
         if t.owner is None:
-            defs = [s.lineno for s in parsed.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == node.name]
+            heads = parsed.defined()
+            if heads is not None:
+                defs = heads.get(node.name, [])
+            else:
+                defs = [s.lineno for s in _statements_at(parsed, words(node.name)) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == node.name]
             if len(defs) > 1:
                 lines = ", ".join(map(str, defs))
                 note = f"{node.name} is defined {len(defs)} times at the top level (lines {lines}); the last definition wins"

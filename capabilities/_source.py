@@ -19,14 +19,16 @@ __future__``) is known as such. Nothing is executed.
 from __future__ import annotations
 
 import ast
+import bisect
 import importlib.machinery
 import importlib.util
 import os
+import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 TOP = "aiter"
 Location = Union[Path, zipfile.Path]
@@ -55,16 +57,308 @@ class Found:
         return self.kind in ("package", "namespace")
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """A module's source, its tree, and whether Python would compile it."""
+# A line that starts a top-level statement: column 0, a name or a decorator (not else/elif/
+# except/finally, which continue the statement above).
+_STATEMENT_START = re.compile(r"^(?!(?:else|elif|except|finally)\b)[A-Za-z_@]", re.M)
+_WORD = re.compile(r"\w+")
+# The head of a top-level def or class, after its decorators: the name it binds.
+_DEF_HEAD = re.compile(r"(?:@[^\n]*\n(?:[ \t]+[^\n]*\n)*)*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
+# A member of a class indented by four spaces: a decorator, a def or a nested class.
+_MEMBER = re.compile(r"^    (?:@|(?:async[ \t]+)?def\b|class\b)", re.M)
 
-    name: str
-    path: Location
-    rel: str  # the file relative to the folder holding the package, for messages
-    source: str
-    tree: ast.Module
-    compile_error: str | None  # why compile() rejects it; None: it compiles
+
+_QUOTE_OR_COMMENT = re.compile(r'#|"""|\'\'\'|"|\'')
+
+
+def _string_spans(source: str) -> list[tuple[int, int]] | None:
+    """Where the multi-line (triple-quoted) strings are; None where the text does not scan."""
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(source)
+    while True:
+        m = _QUOTE_OR_COMMENT.search(source, i)
+        if m is None:
+            return spans
+        token, start = m.group(), m.start()
+        if token == "#":
+            end = source.find("\n", start)
+            i = n if end < 0 else end
+            continue
+        j = m.end()
+        while True:
+            k = source.find(token, j)
+            stop = source.find("\n", j) if len(token) == 1 else -1
+            if k < 0 or (0 <= stop < k):
+                return None  # unterminated, or a one-line string running onto the next line
+            backslashes = len(source[j:k]) - len(source[j:k].rstrip("\\"))
+            if backslashes % 2 == 0:
+                break
+            j = k + 1  # an escaped quote
+        if len(token) == 3:
+            spans.append((start, k + 3))
+        i = k + len(token)
+
+
+def split(source: str) -> list[tuple[int, int]] | None:
+    """The source's top-level statements as (start, end) offsets, found from the text alone;
+    None where the text may fool that (it does not scan, or a line continues onto a
+    column-0 line): then the module is parsed whole. A wrong split can only make a piece
+    fail to parse, which also falls back to the whole module."""
+    spans = _string_spans(source)
+    if spans is None:
+        return None
+    starts = [m.start() for m in _STATEMENT_START.finditer(source)]
+    if spans:
+        inside = [a for a, _ in spans]
+        starts = [p for p in starts if not (bisect.bisect_right(inside, p) and p < spans[bisect.bisect_right(inside, p) - 1][1])]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    merged: list[tuple[int, int]] = []
+    glue = False  # the piece before is decorators only: what follows is their def or class
+    for i, a in enumerate(starts):
+        b = starts[i + 1] if i + 1 < len(starts) else len(source)
+        if a and source[max(0, a - 2) : a] == "\\\n":
+            return None  # a backslash continuation onto a column-0 line
+        if glue and merged:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+        glue = source.startswith("@", a)
+    return merged
+
+
+class Parsed:
+    """A module's source, parsed piece by piece on demand: :meth:`statements` parses only the
+    top-level statements whose text can matter to a question, :attr:`tree` the whole module,
+    and :attr:`compile_error` says whether Python would compile it at all."""
+
+    def __init__(self, name: str, path: Location, rel: str, source: str) -> None:
+        self.name = name
+        self.path = path
+        self.rel = rel
+        self.source = source
+        self._pieces: list[tuple[int, int]] | None = split(source)
+        self._parsed: dict[int, list[ast.stmt]] = {}
+        self._sub: dict[tuple[int, tuple[int, ...]], list[ast.stmt]] = {}  # classes with some members
+        self._starts = [a for a, _ in self._pieces] if self._pieces is not None else []
+        self._full: ast.Module | None = None
+        self._compile: tuple[str | None] | None = None
+        self._lines: list[int] | None = None  # the offset each line starts at
+        self.parsed_bytes = 0  # how much source has been parsed so far
+
+    def line_of(self, offset: int) -> int:
+        """The 1-based line number of a character offset."""
+        if self._lines is None:
+            self._lines = [0] + [m.end() for m in re.finditer("\n", self.source)]
+        return bisect.bisect_right(self._lines, offset)
+
+    @property
+    def tree(self) -> ast.Module:
+        """The whole module (parsed once; raises SyntaxError as ast.parse does)."""
+        if self._full is None:
+            self.parsed_bytes += len(self.source)
+            self._full = ast.parse(self.source, filename=self.rel)
+        return self._full
+
+    def statements(
+        self, pattern: re.Pattern[str] | Words | None = None, *, members: bool = False, binding: str | None = None
+    ) -> list[ast.stmt]:
+        """The top-level statements whose text matches ``pattern`` (None: all), in order,
+        with their real line numbers. With ``members``, a class is parsed with only the
+        members whose text matches (its head always): enough for what they say, and no
+        more. With ``binding``, only statements that can bind that name at module level are
+        wanted: a ``def`` or ``class`` of another name binds nothing else (short of a walrus
+        in its header) and is not parsed. Raises SyntaxError where the module does not parse."""
+        if self._pieces is None or pattern is None:
+            body = self.tree.body
+            if pattern is None:
+                return body
+            lines = sorted({self.line_of(m.start()) for m in _matches(pattern, self.source)})
+            chosen = []
+            for st in body:
+                k = bisect.bisect_left(lines, st.lineno)
+                if k < len(lines) and lines[k] <= (st.end_lineno or st.lineno):
+                    chosen.append(st)
+            return chosen
+        hits: dict[int, list[int]] = {}
+        for m in _matches(pattern, self.source):
+            hits.setdefault(bisect.bisect_right(self._starts, m.start()) - 1, []).append(m.start())
+        out: list[ast.stmt] = []
+        for i in sorted(hits):
+            if binding is not None and self._binds_other(i, binding):
+                continue
+            piece = self._members(i, hits[i]) if members else None
+            if piece is None:
+                piece = self._piece(i)
+            if piece is None:
+                return self.statements(pattern)  # the split failed: the whole module answers
+            out += piece
+        return out
+
+    def defined(self) -> dict[str, list[int]] | None:
+        """The top-level defs and classes by name, with their lines, read from the pieces'
+        heads (None where the module could not be split: ask its tree)."""
+        if self._pieces is None:
+            return None
+        out: dict[str, list[int]] = {}
+        for a, _ in self._pieces:
+            head = _DEF_HEAD.match(self.source, a)
+            if head is not None:
+                out.setdefault(head.group(1), []).append(self.line_of(head.start(1)))
+        return out
+
+    def _binds_other(self, i: int, name: str) -> bool:
+        """Whether piece ``i`` is a def or class of another name (it then binds only that)."""
+        assert self._pieces is not None
+        a, b = self._pieces[i]
+        head = _DEF_HEAD.match(self.source, a)
+        return head is not None and head.group(1) != name and ":=" not in self.source[a:b]
+
+    def _members(self, i: int, hits: list[int]) -> list[ast.stmt] | None:
+        """A class piece parsed with its head and only the members holding a hit; None where
+        the piece is no plain class with members at four spaces (then it is parsed whole)."""
+        assert self._pieces is not None
+        a, b = self._pieces[i]
+        if not self.source.startswith("class ", a):
+            return None
+        starts = [m.start() for m in _MEMBER.finditer(self.source, a, b)]
+        if not starts:
+            return None
+        members: list[tuple[int, int]] = []
+        glue = False
+        for k, ma in enumerate(starts):
+            mb = starts[k + 1] if k + 1 < len(starts) else b
+            if glue and members:
+                members[-1] = (members[-1][0], mb)
+            else:
+                members.append((ma, mb))
+            glue = self.source.startswith("    @", ma)
+        keep = [(ma, mb) for ma, mb in members if any(ma <= h < mb for h in hits)]
+        if len(keep) == len(members):
+            return None  # every member is wanted: the piece as it is
+        key = (i, tuple(ma for ma, _ in keep))
+        cached = self._sub.get(key)
+        if cached is not None:
+            return cached
+        parts = [self.source[a : members[0][0]]]
+        line = self.line_of(members[0][0])
+        for ma, mb in keep:
+            start = self.line_of(ma)
+            parts.append("\n" * (start - line))
+            parts.append(self.source[ma:mb])
+            line = self.line_of(mb) if mb < len(self.source) else start + self.source.count("\n", ma, mb)
+        text = "".join(parts)
+        if not keep:
+            text += "\n    pass\n"  # a head alone may have no body
+        try:
+            tree = ast.parse("\n" * (self.line_of(a) - 1) + text, filename=self.rel)
+        except SyntaxError:
+            return None  # members split where they should not be: parse the piece whole
+        self.parsed_bytes += len(text)
+        self._sub[key] = tree.body
+        return tree.body
+
+    def _piece(self, i: int) -> list[ast.stmt] | None:
+        cached = self._parsed.get(i)
+        if cached is not None:
+            return cached
+        assert self._pieces is not None
+        a, b = self._pieces[i]
+        text = self.source[a:b]
+        try:
+            # Blank lines in front give the real line numbers, with no walk over the tree.
+            tree = ast.parse("\n" * (self.line_of(a) - 1) + text, filename=self.rel)
+        except SyntaxError:
+            self._pieces = None  # the split misled: from now on the whole module answers
+            self.tree  # noqa: B018  # raises if the module itself does not parse
+            return None
+        self.parsed_bytes += len(text)
+        self._parsed[i] = tree.body
+        return tree.body
+
+    @property
+    def compile_error(self) -> str | None:
+        """Why Python would not compile this module (so its import fails); None: it compiles."""
+        if self._compile is None:
+            if _valid_bytecode(self.path):
+                self._compile = (None,)  # Python loads that bytecode: the source compiled, and is not compiled again
+                return None
+            try:
+                compile(self.source, self.rel, "exec", dont_inherit=True)
+                error = None
+            except PARSE_ERRORS as exc:
+                try:
+                    self.tree  # noqa: B018  # does it parse at all? (only on this failing path)
+                    what = "parses but does not compile"
+                except PARSE_ERRORS:
+                    what = "cannot be parsed"
+                error = f"{self.rel} {what}, so importing it fails: {type(exc).__name__}: {exc}"
+            self._compile = (error,)
+        return self._compile[0]
+
+
+class Words:
+    """Whole-word occurrences of ``names``, found with ``str.find`` (much faster than a
+    regular expression with alternatives over a large module); ``stars`` also matches
+    star imports. Quacks like the part of ``re.Pattern`` that :meth:`Parsed.statements` uses."""
+
+    def __init__(self, *names: str, stars: bool = False) -> None:
+        self.names = names
+        self.stars = stars
+
+    def finditer(self, source: str) -> Iterator[re.Match[str] | _Hit]:
+        for name in self.names:
+            i = source.find(name)
+            while i >= 0:
+                before = source[i - 1] if i else " "
+                after = source[i + len(name)] if i + len(name) < len(source) else " "
+                if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+                    yield _Hit(i)
+                i = source.find(name, i + 1)
+        if self.stars and "*" in source:
+            yield from _STAR_IMPORT.finditer(source)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    at: int
+
+    def start(self) -> int:
+        return self.at
+
+
+_STAR_IMPORT = re.compile(r"import[ \t(]*\*")
+
+
+def _matches(pattern: re.Pattern[str] | Words, source: str) -> Iterator[Any]:
+    return pattern.finditer(source)
+
+
+def _valid_bytecode(path: Location) -> bool:
+    """Whether ``__pycache__`` holds bytecode that Python would load for this source instead
+    of compiling it: the cache file the running interpreter names, whose header records the
+    source's mtime and size (or its hash), as importlib checks them."""
+    if not isinstance(path, Path):
+        return False
+    try:
+        cached = Path(importlib.util.cache_from_source(str(path)))
+        head = cached.read_bytes()[:16]
+        stat = path.stat()
+    except (OSError, NotImplementedError, ValueError):
+        return False
+    if len(head) < 16 or head[:4] != importlib.util.MAGIC_NUMBER:
+        return False
+    flags = int.from_bytes(head[4:8], "little")
+    if flags & 1:  # hash-based bytecode: importlib checks the hash unless told not to (then it trusts it)
+        source_hash = importlib.util.source_hash(path.read_bytes())
+        return head[8:16] == source_hash
+    mtime = int.from_bytes(head[8:12], "little")
+    size = int.from_bytes(head[12:16], "little")
+    return mtime == (int(stat.st_mtime) & 0xFFFFFFFF) and size == (stat.st_size & 0xFFFFFFFF)
+
+
+def words(*names: str, stars: bool = False) -> Words:
+    """Whole-word occurrences of any of ``names`` (and star imports, with ``stars``)."""
+    return Words(*names, stars=stars)
 
 
 _MISSING = Found("", "missing", None)
@@ -93,6 +387,7 @@ class Tree:
     _found: dict[str, Found] = field(default_factory=dict)
     _parsed: dict[str, Parsed | str] = field(default_factory=dict)
     _texts: dict[str, str | None] = field(default_factory=dict)
+    _words: dict[str, frozenset[str] | None] = field(default_factory=dict)
     _finders: dict[str, importlib.machinery.FileFinder] = field(default_factory=dict)
     parses: int = 0  # how many modules were parsed (each at most once)
 
@@ -189,6 +484,14 @@ class Tree:
             self._texts[dotted] = text
         return self._texts[dotted]
 
+    def words(self, dotted: str) -> frozenset[str] | None:
+        """Every identifier-like word in the module's text (None: no source): whether a name
+        can occur in a module at all is then a set lookup, not a search of its text."""
+        if dotted not in self._words:
+            text = self.text(dotted)
+            self._words[dotted] = None if text is None else frozenset(_WORD.findall(text))
+        return self._words[dotted]
+
     def parse(self, dotted: str) -> Parsed | str:
         """The parsed module, or why it cannot be read as source."""
         cached = self._parsed.get(dotted)
@@ -217,15 +520,9 @@ class Tree:
         self.parses += 1
         try:
             source = importlib.util.decode_source(raw)
-            tree = ast.parse(source, filename=rel)
         except PARSE_ERRORS as exc:
-            return f"{rel} cannot be parsed: {type(exc).__name__}: {exc}"
-        try:
-            compile(tree, rel, "exec", dont_inherit=True)
-            error = None
-        except PARSE_ERRORS as exc:  # parses, but Python would refuse to import it
-            error = f"{rel} parses but does not compile, so importing it fails: {type(exc).__name__}: {exc}"
-        return Parsed(dotted, path, rel, source, tree, error)
+            return f"{rel} cannot be decoded: {type(exc).__name__}: {exc}"
+        return Parsed(dotted, path, rel, source)
 
 
 def _is_file(path: Location) -> bool:

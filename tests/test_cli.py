@@ -111,7 +111,7 @@ def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
         (["--require", ""], "--require takes comma-separated names"),
         (["--timeout", "0"], "--timeout must be a positive number"),
         (["--timeout", "soon"], "invalid float value"),
-        (["--aiter-path", "/nonexistent/dir"], "is not a folder"),
+        (["--aiter-path", "/nonexistent/dir"], "does not exist"),
         (["--compare", "a.json"], "expected 2 arguments"),
     ],
 )

@@ -1,0 +1,779 @@
+"""``python -m capabilities scan PATH ...``: every AITER call in a code base, checked as files.
+
+Nothing is imported. Files are filtered by their bytes first (only a file that
+says ``aiter`` is parsed), and one resolver per AITER tree serves every file.
+
+In each module and each function (their scopes, as Python's LEGB rule
+nests them), the walk follows which names are bound to AITER, in statement
+order: ``import aiter [as m]``, ``import aiter.x.y [as m]``, ``from aiter.x
+import y [as z]`` (at module level, lazily inside functions, inside ``try``
+or ``if``), and aliases (``f = aiter.x``, ``g = f``). Every call of such a
+name or of an attribute chain rooted at one (``rocm_aiter.ops.f(...)``,
+``tgemm.mm(...)``, ``kernel[grid](...)``) gets a verdict from Python's binding
+rules against the tree's signature; every other reference (``QuantType.per_1x128``,
+``GateMode.INTERLEAVE.value``, ``dtypes.fp8``) and every import gets one from
+whether the name resolves. ``torch.ops.aiter.*`` is reported as not checkable.
+
+The keys of a ``**`` argument are read where it is a dict literal with constant
+keys, or a dict built in the same scope with constant keys (``d = {...}``,
+``d = dict(k=...)``, ``d["k"] = ...``, ``d.update(k=...)``); otherwise they are
+unreadable and the call's verdict is ``unknown`` unless it fails for another
+reason.
+
+Import failures are handled where the code says so: an import inside a
+``try`` whose handler catches ``ImportError`` is *guarded* (its failure does
+not fail the scan), and the sites inside that handler are *fallback* where
+every guarded import of the ``try`` resolves (the handler cannot run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.version import InvalidVersion, Version
+
+from ._calls import CallShape, judge, signature_text
+from ._errors import UsageError, did_you_mean
+from ._distribution import Located
+from ._facts import package
+from ._model import INSTALL
+from ._registry import check_aiter_path
+from ._resolve import Resolver
+from ._source import Parsed
+from ._source import words as _words
+
+Verdict = Literal["ok", "fails", "unknown"]
+SiteKind = Literal["call", "reference", "import", "torch.ops"]
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
+# A file that imports AITER (or names torch.ops.aiter) says so in one of these ways; any other
+# file binds no AITER name and is not parsed.
+_IMPORTS_AITER = re.compile(
+    rb"(?m)^[ \t]*(?:from[ \t]+aiter(?:[ \t.]|$)|import[ \t][^\n#]*\baiter\b)|torch\.ops\.aiter\b|\bimport[ \t]*\([^)]*\baiter\b"
+)
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+_CALLABLE_KINDS = frozenset({"function", "class"})
+
+
+# --- what the walk finds --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place in the code base that depends on AITER."""
+
+    file: str  # relative to the PATH given
+    line: int
+    col: int
+    kind: SiteKind
+    target: str  # the dotted AITER name, e.g. aiter.ops.triton.quant.dynamic_mxfp4_quant
+    shape: CallShape | None = None  # for a call: how it passes its arguments
+    guarded: bool = False  # an import whose ImportError the code handles
+    handler_of: int | None = None  # id of the try whose except ImportError holds this site
+    launch: bool = False  # kernel[grid](...)
+
+
+@dataclass
+class _Try:
+    imports: list[str] = field(default_factory=list)  # the targets the try body imports
+
+
+@dataclass
+class _Keys:
+    """What a dict variable holds, as far as the code says: keys on every path, keys on some
+    paths only (set inside a block nested below the dict's creation), and whether that is all."""
+
+    certain: tuple[str, ...]
+    maybe: tuple[str, ...]
+    known: bool
+    depth: int  # the block depth at which the dict was made
+
+    def add(self, key: str | None, depth: int) -> _Keys:
+        if key is None:
+            return _Keys(self.certain, self.maybe, False, self.depth)
+        if depth > self.depth:
+            return _Keys(self.certain, (*self.maybe, key), self.known, self.depth)
+        return _Keys((*self.certain, key), self.maybe, self.known, self.depth)
+
+
+@dataclass
+class _Scope:
+    names: dict[str, str]  # name -> dotted AITER target
+    dicts: dict[str, _Keys]  # name -> the keys it holds
+    parent: _Scope | None = None
+
+    def lookup(self, name: str) -> str | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return scope.names[name] or None  # "" marks a name rebound to something else
+            scope = scope.parent
+        return None
+
+
+def _chain(node: ast.expr) -> list[str] | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return parts[::-1]
+    return None
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any((_chain(t) or [""])[-1] in _IMPORT_ERRORS for t in types)
+
+
+class _Walker:
+    """Collects the AITER sites of one parsed file."""
+
+    def __init__(self, rel: str, module_name: str | None) -> None:
+        self.rel = rel
+        self.module_name = module_name
+        self.sites: list[Site] = []
+        self.tries: dict[int, _Try] = {}
+        self._guard: list[int] = []  # the tries whose body we are in, that catch ImportError
+        self._handler: list[int] = []  # the tries whose ImportError handler we are in
+        self._deferred: list[tuple[ast.AST, _Scope]] = []
+        self._depth = 0  # how many blocks deep the walk is (for keys set on some paths only)
+
+    # --- scopes -----------------------------------------------------------------------
+
+    def run(self, tree: ast.Module) -> None:
+        module = _Scope({}, {})
+        self._block(tree.body, module)
+        while self._deferred:
+            node, parent = self._deferred.pop(0)
+            scope = _Scope({}, {}, parent)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg):
+                    if a is not None:
+                        scope.names[a.arg] = ""  # a parameter shadows any AITER name
+                for default in (*node.args.defaults, *node.args.kw_defaults):
+                    if default is not None:
+                        self._expr(default, parent)
+                body = node.body if isinstance(node.body, list) else [ast.Expr(node.body)]
+                self._block(body, scope)
+            elif isinstance(node, ast.ClassDef):
+                self._block(node.body, scope)
+
+    def _block(self, stmts: Sequence[ast.stmt], scope: _Scope) -> None:
+        for stmt in stmts:
+            self._stmt(stmt, scope)
+
+    def _stmt(self, stmt: ast.stmt, scope: _Scope) -> None:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for dec in stmt.decorator_list:
+                self._expr(dec, scope)
+            if isinstance(stmt, ast.ClassDef):
+                for base in stmt.bases:
+                    self._expr(base, scope)
+            scope.names[stmt.name] = ""
+            self._deferred.append((stmt, scope))
+            return
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.name == "aiter" or alias.name.startswith("aiter."):
+                    self._import(stmt, alias.name)
+                    if alias.asname:
+                        scope.names[alias.asname] = alias.name
+                    else:
+                        scope.names["aiter"] = "aiter"
+                else:
+                    scope.names[(alias.asname or alias.name).split(".")[0]] = ""
+            return
+        if isinstance(stmt, ast.ImportFrom):
+            source = stmt.module or ""
+            if stmt.level == 0 and (source == "aiter" or source.startswith("aiter.")):
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        continue
+                    target = f"{source}.{alias.name}"
+                    self._import(stmt, target)
+                    scope.names[alias.asname or alias.name] = target
+            else:
+                for alias in stmt.names:
+                    if alias.name != "*":
+                        scope.names[alias.asname or alias.name] = ""
+            return
+        if isinstance(stmt, _TRY_TYPES):
+            self._try(stmt, scope)
+            return
+        if isinstance(stmt, ast.Assign):
+            self._expr(stmt.value, scope)
+            for t in stmt.targets:
+                self._assign(t, stmt.value, scope)
+            return
+        if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            if stmt.value is not None:
+                self._expr(stmt.value, scope)
+            if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id in scope.dicts:
+                scope.dicts[stmt.target.id] = scope.dicts[stmt.target.id].add(None, self._depth)  # d |= ...
+            if stmt.value is not None or isinstance(stmt, ast.AugAssign):
+                self._assign(stmt.target, stmt.value if isinstance(stmt, ast.AnnAssign) else None, scope)
+            return
+        # Everything else: its expressions in order, its blocks in order.
+        for name, value in ast.iter_fields(stmt):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                self._depth += 1
+                self._block(value, scope)
+                self._depth -= 1
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.expr):
+                        self._expr(item, scope)
+                    elif isinstance(item, (ast.withitem, ast.match_case, ast.comprehension)):
+                        for sub in ast.iter_child_nodes(item):
+                            if isinstance(sub, ast.expr):
+                                self._expr(sub, scope)
+                        if isinstance(item, ast.match_case):
+                            self._depth += 1
+                            self._block(item.body, scope)
+                            self._depth -= 1
+            elif isinstance(value, ast.expr):
+                self._expr(value, scope)
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self._assign(stmt.target, None, scope)
+
+    def _try(self, stmt: Any, scope: _Scope) -> None:
+        guarded = any(_catches_import_error(h) for h in stmt.handlers)
+        key = id(stmt)
+        self.tries[key] = _Try()
+        self._depth += 1
+        if guarded:
+            self._guard.append(key)
+        self._block(stmt.body, scope)
+        if guarded:
+            self._guard.pop()
+        for handler in stmt.handlers:
+            catches = _catches_import_error(handler)
+            if catches:
+                self._handler.append(key)
+            if handler.name:
+                scope.names[handler.name] = ""
+            self._block(handler.body, scope)
+            if catches:
+                self._handler.pop()
+        self._block(stmt.orelse, scope)
+        self._depth -= 1
+        self._block(stmt.finalbody, scope)
+
+    def _assign(self, target: ast.expr, value: ast.expr | None, scope: _Scope) -> None:
+        if isinstance(target, ast.Name):
+            name = target.id
+            scope.dicts.pop(name, None)
+            chain = _chain(value) if value is not None else None
+            bound = scope.lookup(chain[0]) if chain else None
+            scope.names[name] = ".".join([bound, *chain[1:]]) if bound and chain else ""
+            literal = _dict_keys(value) if value is not None else None
+            if literal is not None:
+                scope.dicts[name] = _Keys(literal[0], (), literal[1], self._depth)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id in scope.dicts:
+            key = target.slice
+            text = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+            scope.dicts[target.value.id] = scope.dicts[target.value.id].add(text, self._depth)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self._assign(elt.value if isinstance(elt, ast.Starred) else elt, None, scope)
+
+    def _import(self, stmt: ast.stmt, target: str) -> None:
+        guarded = bool(self._guard)
+        if guarded:
+            self.tries[self._guard[-1]].imports.append(target)
+        self._add(stmt, "import", target, guarded=guarded)
+
+    def _add(self, node: ast.AST, kind: SiteKind, target: str, **kw: Any) -> None:
+        handler = self._handler[-1] if self._handler else None
+        self.sites.append(
+            Site(self.rel, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), kind, target, handler_of=handler, **kw)
+        )
+
+    # --- expressions ------------------------------------------------------------------
+
+    def _expr(self, node: ast.expr, scope: _Scope) -> None:
+        if isinstance(node, (ast.Lambda,)):
+            self._deferred.append((node, scope))
+            return
+        if isinstance(node, ast.Call):
+            self._call(node, scope)
+            return
+        chain = _chain(node) if isinstance(node, ast.Attribute) else None
+        if chain is not None:
+            self._reference(node, chain, scope)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self._expr(node.value, scope)
+            self._assign(node.target, node.value, scope)
+            return
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self._expr(child, scope)
+            elif isinstance(child, ast.comprehension):
+                for sub in (child.iter, *child.ifs):
+                    self._expr(sub, scope)
+            elif isinstance(child, ast.keyword):
+                self._expr(child.value, scope)
+
+    def _reference(self, node: ast.expr, chain: list[str], scope: _Scope) -> None:
+        if chain[:3] == ["torch", "ops", "aiter"]:
+            self._add(node, "torch.ops", ".".join(chain))
+            return
+        bound = scope.lookup(chain[0])
+        if bound is not None and len(chain) > 1:
+            self._add(node, "reference", ".".join([bound, *chain[1:]]))
+
+    def _call(self, call: ast.Call, scope: _Scope) -> None:
+        func = call.func
+        launch = False
+        if isinstance(func, ast.Subscript):  # a Triton kernel launched as kernel[grid](...)
+            self._expr(func.slice, scope)
+            func = func.value
+            launch = True
+        chain = _chain(func)
+        target = None
+        if chain is not None:
+            if chain[:3] == ["torch", "ops", "aiter"]:
+                self._add(call, "torch.ops", ".".join(chain))
+            else:
+                bound = scope.lookup(chain[0])
+                if bound is not None:
+                    target = ".".join([bound, *chain[1:]])
+        elif not isinstance(func, ast.Name):
+            self._expr(func, scope)
+        if target is not None:
+            self.sites.append(
+                Site(
+                    self.rel, call.lineno, call.col_offset, "call", target, shape=self._shape(call, scope),
+                    handler_of=self._handler[-1] if self._handler else None, launch=launch,
+                )
+            )  # fmt: skip
+        for arg in call.args:
+            self._expr(arg.value if isinstance(arg, ast.Starred) else arg, scope)
+        for kw in call.keywords:
+            self._expr(kw.value, scope)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in scope.dicts:
+            self._mutation(func.value.id, func.attr, call, scope)
+
+    def _mutation(self, name: str, method: str, call: ast.Call, scope: _Scope) -> None:
+        keys = scope.dicts[name]
+        if method in ("get", "keys", "items", "values", "copy", "__contains__"):
+            return
+        added: list[str | None] = []
+        if method == "update":
+            for arg in call.args:
+                literal = _dict_keys(arg)
+                added += list(literal[0]) + ([] if literal[1] else [None]) if literal is not None else [None]
+            added += [k.arg for k in call.keywords]
+        elif method == "setdefault" and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+            added.append(call.args[0].value)
+        else:
+            added.append(None)  # pop, clear, anything else: what remains cannot be told
+        for key in added:
+            keys = keys.add(key, self._depth)
+        scope.dicts[name] = keys
+
+    def _shape(self, call: ast.Call, scope: _Scope) -> CallShape:
+        positional = sum(1 for a in call.args if not isinstance(a, ast.Starred))
+        star_args = any(isinstance(a, ast.Starred) for a in call.args)
+        keywords: list[str] = []
+        maybe: list[str] = []
+        unreadable = False
+        for kw in call.keywords:
+            if kw.arg is not None:
+                keywords.append(kw.arg)
+                continue
+            literal = _dict_keys(kw.value)
+            keys = _Keys(literal[0], (), literal[1], 0) if literal is not None else None
+            if keys is None and isinstance(kw.value, ast.Name):
+                keys = _lookup_dict(scope, kw.value.id)
+            if keys is None or not keys.known:
+                unreadable = True
+            if keys is not None:
+                keywords += list(keys.certain)
+                maybe += list(keys.maybe)
+        return CallShape(positional, tuple(dict.fromkeys(keywords)), star_args, unreadable, tuple(dict.fromkeys(maybe)))
+
+
+_TRY_TYPES: tuple[type, ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
+
+
+def _lookup_dict(scope: _Scope, name: str) -> _Keys | None:
+    """A dict variable of this scope (a dict of an enclosing scope may change between calls)."""
+    return scope.dicts.get(name)
+
+
+def _dict_keys(node: ast.expr | None) -> tuple[tuple[str, ...], bool] | None:
+    """(the constant keys of a dict expression, whether they are all of its keys); None for
+    anything that is not a dict expression."""
+    if isinstance(node, ast.Dict):
+        keys: list[str] = []
+        known = True
+        for k, v in zip(node.keys, node.values):
+            if k is None:  # {**other}
+                inner = _dict_keys(v)
+                if inner is None:
+                    known = False
+                else:
+                    keys += inner[0]
+                    known = known and inner[1]
+            elif isinstance(k, ast.Constant) and isinstance(k.value, str):
+                keys.append(k.value)
+            else:
+                known = False
+        return tuple(keys), known
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        if not node.args and all(k.arg for k in node.keywords):
+            return tuple(k.arg for k in node.keywords if k.arg), True
+        return (), False
+    return None
+
+
+# --- the files -------------------------------------------------------------------------------
+
+
+@dataclass
+class Files:
+    """The Python files under the paths given, read once as bytes."""
+
+    read: int = 0
+    candidates: list[tuple[Path, str, bytes]] = field(default_factory=list)  # (path, shown as, bytes)
+    errors: list[str] = field(default_factory=list)
+
+
+def _python_files(root: str) -> Iterator[str]:
+    if os.path.isfile(root):
+        yield root
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                yield os.path.join(dirpath, name)
+
+
+def read_files(paths: Sequence[Path]) -> Files:
+    files = Files()
+    for root in paths:
+        top = str(root)
+        base = top if os.path.isdir(top) else os.path.dirname(top)
+        for path in _python_files(top):
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                files.errors.append(f"{path}: {exc.strerror or exc}")
+                continue
+            files.read += 1
+            if b"aiter" in data and _IMPORTS_AITER.search(data):  # the byte filter: parse only what imports it
+                rel = os.path.relpath(path, base).replace(os.sep, "/")
+                files.candidates.append((Path(path), rel, data))
+    return files
+
+
+_IMPORTS_TEXT = re.compile(_IMPORTS_AITER.pattern.decode())
+
+
+def _bound_names(stmts: Sequence[ast.stmt], known: set[str]) -> set[str]:
+    """The module-level names these statements bind to AITER (imports, and aliases of names
+    already known), looking into if/try blocks but not into functions or classes."""
+    out: set[str] = set()
+    stack: list[ast.AST] = list(stmts)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import):
+            out |= {(a.asname or a.name.split(".")[0]) for a in node.names if a.name == "aiter" or a.name.startswith("aiter.")}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "aiter":
+            out |= {a.asname or a.name for a in node.names if a.name != "*"}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+            value = node.value
+            chain = _chain(value) if value is not None else None
+            if chain and chain[0] in known | out:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                out |= {t.id for t in targets if isinstance(t, ast.Name)}
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+class _Either:
+    """Matches of any of several patterns (a quack of re.Pattern for Parsed.statements)."""
+
+    def __init__(self, *patterns: Any) -> None:
+        self.patterns = patterns
+
+    def finditer(self, source: str) -> Iterator[Any]:
+        for p in self.patterns:
+            yield from p.finditer(source)
+
+
+def module_body(parsed: Parsed) -> list[ast.stmt]:
+    """The top-level statements that can matter to AITER sites: those that import AITER,
+    and then those that say a name bound to it at module level, until no new name comes
+    (classes with only their members that do); the rest is never parsed. Raises
+    SyntaxError where the module does not parse."""
+    known: set[str] = set()
+    while True:
+        pattern: Any = _Either(_IMPORTS_TEXT, _words(*sorted(known))) if known else _IMPORTS_TEXT
+        body = parsed.statements(pattern, members=True)
+        found = _bound_names(body, known)
+        if found <= known:
+            return body
+        known |= found
+
+
+def collect(files: Files) -> tuple[list[Site], dict[int, _Try], list[str]]:
+    sites: list[Site] = []
+    tries: dict[int, _Try] = {}
+    errors = list(files.errors)
+    for path, rel, data in files.candidates:
+        try:
+            parsed = Parsed(rel, path, rel, importlib.util.decode_source(data))
+            tree = ast.Module(body=module_body(parsed), type_ignores=[])
+        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+            errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
+            continue
+        walker = _Walker(rel, None)
+        try:
+            walker.run(tree)
+        except RecursionError:
+            errors.append(f"{rel}: nested too deeply to walk")
+            continue
+        sites += walker.sites
+        tries.update(walker.tries)
+    return sites, tries, errors
+
+
+# --- verdicts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Judged:
+    verdict: Verdict
+    why: str
+    signature: str | None = None
+    defined_at: str | None = None
+
+
+def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judged:
+    if site.kind == "torch.ops":
+        return Judged("unknown", "a torch custom op, registered when AITER imports: not checkable from files")
+    if resolver is None:
+        return Judged("fails", f"no AITER to check against: {absent}")
+    r = resolver.resolve(site.target)
+    short = site.target.rsplit(".", 1)[-1]
+    if r.status == "missing":
+        moved = resolver.defined(short)
+        parent = site.target.rsplit(".", 1)[0]
+        near = did_you_mean(short, resolver.names(parent)) if parent.startswith("aiter") else ""
+        where = f"; it lives at {', '.join(moved)}" if moved else ""
+        return Judged("fails", f"absent from this AITER: {r.detail}{near}{where}")
+    if r.status == "unknown":
+        return Judged("unknown", r.detail)
+    at = r.where or None
+    if site.kind != "call":
+        return Judged("ok", r.detail, defined_at=at)
+    assert site.shape is not None
+    if r.kind not in _CALLABLE_KINDS:
+        if r.kind in ("module", "enum_member", "constant"):
+            return Judged("fails", f"{short} is {'a ' + r.kind.replace('_', ' ')}, which cannot be called ({r.detail})", defined_at=at)
+        return Judged("unknown", f"{r.detail}: how a call of it binds cannot be read", defined_at=at)
+    if r.parameters is None:
+        return Judged("unknown", f"{r.detail}: its signature cannot be read", defined_at=at)
+    verdict = judge(short, r.parameters, site.shape)
+    sig = signature_text(short, r.parameters)
+    why = verdict.why if verdict.answer != "ok" else "binds"
+    if site.launch and verdict.answer == "fails" and verdict.unexpected:
+        return Judged("unknown", f"{why}; a kernel launch takes launch options (num_warps, ...) as keywords too", sig, at)
+    return Judged(verdict.answer, why, sig, at)
+
+
+@dataclass
+class Tree:
+    """An AITER tree to check against: where it is and its resolver (None: no AITER there)."""
+
+    label: str  # what the user gave (a folder), or "installed"
+    located: Located
+    resolver: Resolver | None
+
+    @property
+    def version(self) -> Version | None:
+        try:
+            return Version(self.located.version or "")
+        except InvalidVersion:
+            return None
+
+    def describe(self) -> str:
+        loc = self.located
+        if self.resolver is None:
+            return "no AITER"
+        if loc.distribution is None:
+            return f"AITER at {loc.location} (no installed distribution)"
+        return f"{loc.distribution} {loc.version}"
+
+    @property
+    def absent(self) -> str:
+        return f"no module 'aiter' is found by {self.located.found_by}; {INSTALL}"
+
+
+def _fallback(site: Site, tries: dict[int, _Try], resolver: Resolver | None) -> bool:
+    """A site inside an ``except ImportError`` handler whose try's imports all resolve."""
+    if site.handler_of is None or resolver is None:
+        return False
+    imports = tries.get(site.handler_of, _Try()).imports
+    return bool(imports) and all(resolver.resolve(t).status == "resolved" for t in imports)
+
+
+def scan(paths: Sequence[Path], trees: Sequence[Tree]) -> dict[str, Any]:
+    files = read_files(paths)
+    sites, tries, errors = collect(files)
+    calls = []
+    failing = [0] * len(trees)
+    for site in sorted(sites, key=lambda s: (s.file, s.line, s.col)):
+        entry: dict[str, Any] = {"file": site.file, "line": site.line, "col": site.col, "kind": site.kind, "target": site.target}
+        if site.shape is not None:
+            entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
+        per_tree = []
+        for i, tree in enumerate(trees):
+            judged = judge_site(site, tree.resolver, tree.absent)
+            fallback = _fallback(site, tries, tree.resolver)
+            counts = judged.verdict == "fails" and not fallback and not site.guarded
+            failing[i] += counts
+            per_tree.append(
+                {"tree": tree.label, "verdict": judged.verdict, "why": judged.why, "fallback": fallback, "guarded": site.guarded,
+                 "signature": judged.signature, "defined_at": judged.defined_at, "counts": counts}
+            )  # fmt: skip
+        entry.update({k: per_tree[0][k] for k in ("verdict", "why", "fallback", "guarded", "signature", "defined_at")})
+        if len(trees) > 1:
+            entry["trees"] = per_tree
+        calls.append(entry)
+    summary = _summary(calls, files, errors, trees, failing)
+    return {"calls": calls, "summary": summary}
+
+
+def _summary(calls: list[dict[str, Any]], files: Files, errors: list[str], trees: Sequence[Tree], failing: list[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "files_read": files.read,
+        "files_parsed": len(files.candidates),
+        "files_with_aiter": len({c["file"] for c in calls}),
+        "sites": len(calls),
+        "calls": sum(1 for c in calls if c["kind"] == "call"),
+        "errors": errors,
+        "trees": [],
+    }
+    for i, tree in enumerate(trees):
+        verdicts = [(c["trees"][i] if "trees" in c else c) for c in calls]
+        out["trees"].append(
+            {
+                "tree": tree.label,
+                "aiter": tree.describe(),
+                "ok": sum(1 for v in verdicts if v["verdict"] == "ok"),
+                "fails": failing[i],
+                "fails_not_counted": sum(1 for v in verdicts if v["verdict"] == "fails") - failing[i],
+                "unknown": sum(1 for v in verdicts if v["verdict"] == "unknown"),
+            }
+        )
+    binding = [t for t, f in zip(trees, failing) if f == 0]
+    dated = [t for t in binding if t.version is not None]
+    oldest = min(dated, key=lambda t: t.version) if dated else (binding[0] if binding else None)  # type: ignore[arg-type, return-value]
+    out["oldest_binding_tree"] = None if oldest is None else oldest.label
+    return out
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ._cli import _Parser
+
+    p = _Parser(
+        prog="python -m capabilities scan",
+        description="Check every AITER call in a code base (read as files, never imported) against an AITER tree.",
+        epilog="exit codes: 0 no call fails; 1 a call fails (fallback and guarded imports aside); 2 usage error.\nmore: docs/scan.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    p.add_argument("--aiter-path", action="append", default=[], metavar="DIR", help="an AITER tree (a folder holding aiter/); repeatable; default: the installed one")
+    p.add_argument("--json", action="store_true", help="print the calls and the summary as JSON")
+    return p
+
+
+def _trees(folders: Sequence[str]) -> list[Tree]:
+    """The trees to check against; only their files are read (no report is made)."""
+    if not folders:
+        return [Tree("installed", *package(None, usage=False))]
+    return [Tree(folder, *package(folder, usage=False)) for folder in folders]
+
+
+def render(result: dict[str, Any]) -> str:
+    """Grouped by file, failures first, then a summary line (per tree where several)."""
+    calls, summary = result["calls"], result["summary"]
+    trees = summary["trees"]
+    order = {"fails": 0, "unknown": 1, "ok": 2}
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for c in calls:
+        by_file.setdefault(c["file"], []).append(c)
+    lines: list[str] = []
+
+    def worst(entries: list[dict[str, Any]]) -> int:
+        return min(order[e["verdict"]] if (e["verdict"] != "fails" or not (e["fallback"] or e["guarded"])) else 1 for e in entries)
+
+    for file in sorted(by_file, key=lambda f: (worst(by_file[f]), f)):
+        lines.append(file)
+        for c in sorted(by_file[file], key=lambda c: (order[c["verdict"]], c["line"], c["col"])):
+            verdicts = [t["verdict"] for t in c["trees"]] if "trees" in c else [c["verdict"]]
+            label = " | ".join(f"{v:<7}" for v in verdicts)
+            notes = " (fallback)" if c["fallback"] else (" (guarded import)" if c["guarded"] else "")
+            detail = "" if c["verdict"] == "ok" else f": {c['why']}"
+            if c["verdict"] == "fails" and c.get("signature"):
+                detail += f"; it is {c['signature']}" + (f" ({c['defined_at']})" if c.get("defined_at") else "")
+            lines.append(f"  {c['line']:>5}  {label}  {c['kind']:<9} {c['target']}{notes}{detail}")
+        lines.append("")
+    for e in summary["errors"]:
+        lines.append(f"error: {e}")
+    parts = [f"{summary['files_read']} files read, {summary['files_parsed']} parsed, {summary['sites']} AITER sites ({summary['calls']} calls)"]
+    for t in trees:
+        extra = f" (+{t['fails_not_counted']} fallback or guarded)" if t["fails_not_counted"] else ""
+        parts.append(f"{t['tree']} [{t['aiter']}]: {t['ok']} ok, {t['fails']} fail{extra}, {t['unknown']} unknown")
+    if len(trees) > 1:
+        oldest = summary["oldest_binding_tree"]
+        parts.append(f"oldest tree on which every call binds: {oldest or 'none'}")
+    return "\n".join(lines) + "; ".join(parts) + "\n"
+
+
+def main(argv: Sequence[str], io_: Any) -> int:
+    from ._cli import EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, _UsageError
+
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(argv))
+        paths = [Path(p) for p in args.paths]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise _UsageError(f"no such file or folder: {', '.join(missing)}")
+        folders = [check_aiter_path(f, "--aiter-path") for f in args.aiter_path]
+    except (_UsageError, UsageError) as exc:
+        io_.error(f"{parser.format_usage().rstrip()}\n{parser.prog}: error: {exc}")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    result = scan(paths, _trees(folders))
+    text = json.dumps(result, indent=2, ensure_ascii=True) + "\n" if args.json else render(result)
+    failed = io_.write(text)
+    fails = any(t["fails"] for t in result["summary"]["trees"])
+    if fails:
+        return EXIT_UNSUPPORTED
+    return EXIT_OK if failed is None else int(failed)
