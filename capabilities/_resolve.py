@@ -77,6 +77,7 @@ AITER_DECORATORS = frozenset({"compile_ops", "torch_compile_guard"})
 # The body of a compile_ops stub is replaced by the compiled module's function.
 REPLACES_BODY = frozenset({"compile_ops"})
 _BUILTINS = frozenset(dir(builtins))
+_METHOD_KINDS = frozenset({"staticmethod", "classmethod"})
 _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
 
 
@@ -1191,8 +1192,8 @@ class Resolver:
             if short in AITER_DECORATORS and (not qual or self._inside(qual.rsplit(".", 1)[0]) or qual == short):
                 replaced = replaced or short in REPLACES_BODY
                 continue
-            if qual in KEEPS_SIGNATURE:
-                continue
+            if qual in KEEPS_SIGNATURE or (not qual and short in _METHOD_KINDS):
+                continue  # staticmethod / classmethod: how the first parameter binds is decided by the lookup
             if qual in KERNEL_DECORATORS:
                 kernel = True
                 continue

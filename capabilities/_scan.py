@@ -147,7 +147,7 @@ class _Walker:
         self.tries: dict[int, _Try] = {}
         self._guard: list[int] = []  # the tries whose body we are in, that catch ImportError
         self._handler: list[int] = []  # the tries whose ImportError handler we are in
-        self._deferred: list[tuple[ast.AST, _Scope]] = []
+        self._deferred: list[tuple[ast.AST, _Scope, list[int]]] = []  # (body, enclosing scope, handlers around it)
         self._depth = 0  # how many blocks deep the walk is (for keys set on some paths only)
 
     # --- scopes -----------------------------------------------------------------------
@@ -156,7 +156,8 @@ class _Walker:
         module = _Scope({}, {})
         self._block(tree.body, module)
         while self._deferred:
-            node, parent = self._deferred.pop(0)
+            node, parent, handlers = self._deferred.pop(0)
+            self._handler = list(handlers)  # a def inside an except ImportError exists only if it ran
             scope = _Scope({}, {}, parent)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg):
@@ -182,7 +183,7 @@ class _Walker:
                 for base in stmt.bases:
                     self._expr(base, scope)
             scope.names[stmt.name] = ""
-            self._deferred.append((stmt, scope))
+            self._deferred.append((stmt, scope, list(self._handler)))
             return
         if isinstance(stmt, ast.Import):
             for alias in stmt.names:
@@ -305,7 +306,7 @@ class _Walker:
 
     def _expr(self, node: ast.expr, scope: _Scope) -> None:
         if isinstance(node, (ast.Lambda,)):
-            self._deferred.append((node, scope))
+            self._deferred.append((node, scope, list(self._handler)))
             return
         if isinstance(node, ast.Call):
             self._call(node, scope)

@@ -38,6 +38,7 @@ __all__ = [
     "write_fake_aiter",
     "write_fake_entry_points",
     "write_fake_sysfs",
+    "write_package",
 ]
 
 DEFAULT_ENUMS: Mapping[str, Sequence[str]] = {
@@ -175,6 +176,18 @@ def _dist_info(root: Path, distribution: str, version: str, top: Sequence[str]) 
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and dist_info not in p.parents)
     (dist_info / "RECORD").write_text("".join(f"{f},,\n" for f in files), encoding="utf-8")
     return dist_info
+
+
+def write_package(root: Path, files: Mapping[str, str], **fake: object) -> Path:
+    """A fake AITER (as :func:`write_fake_aiter` writes it, with ``fake`` passed on) with
+    ``files`` written over it: ``{"aiter/ops/x.py": "def f(a): ..."}``. Returns ``root``,
+    to pass as ``aiter_path`` (or to scan code against)."""
+    write_fake_aiter(root, **{"distribution": None, **fake})  # type: ignore[arg-type]
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
 
 
 def write_async_iterator_aiter(root: Path, *, version: str = "0.13.20191203") -> FakeAiter:
