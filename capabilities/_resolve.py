@@ -52,6 +52,7 @@ import builtins
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Union
 
 from . import _static
@@ -72,12 +73,20 @@ KEEPS_SIGNATURE = frozenset({
 })  # fmt: skip
 # Triton's kernels: called as kernel[grid](...), binding the function's own parameters.
 KERNEL_DECORATORS = frozenset({"triton.jit", "triton.autotune", "triton.heuristics", "triton.experimental.gluon.jit"})
+# Decorators from packages AITER depends on, known (from their source, not from files here)
+# to return a wrapper that passes *args, **kwargs on: a rule, named as such where it decides.
+PASS_THROUGH_RULES = {
+    "flydsl.expr.meta.dsl_loc_tracing": "rule (from FlyDSL's source, flydsl/expr/meta.py, not from files here): "
+    "dsl_loc_tracing returns a functools.wraps wrapper that passes *args, **kwargs on",
+}
 # AITER's own, by name wherever the package defines them: they keep the Python signature.
 AITER_DECORATORS = frozenset({"compile_ops", "torch_compile_guard"})
 # The body of a compile_ops stub is replaced by the compiled module's function.
 REPLACES_BODY = frozenset({"compile_ops"})
 _BUILTINS = frozenset(dir(builtins))
 _METHOD_KINDS = frozenset({"staticmethod", "classmethod"})
+# Attributes the import system gives every module (packages also have __path__).
+_MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__package__", "__loader__", "__spec__", "__path__", "__dict__", "__builtins__", "__cached__"})
 _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
 
 
@@ -94,6 +103,7 @@ class Resolution:
     detail: str
     note: str | None = None  # a fact beside an answer that stands, e.g. "the last definition wins"
     asynchronous: bool = False  # an async def: a call returns a coroutine
+    kernel: Literal["jit", "tuned"] | None = None  # a Triton kernel; "tuned": autotune/heuristics fill parameters in
 
     @property
     def where(self) -> str:
@@ -552,6 +562,8 @@ class Resolver:
     _answers: dict[str, Resolution] = field(default_factory=dict)
     _stars: dict[str, list[str | None]] = field(default_factory=dict)
     _defined: dict[str, list[str]] | None = None
+    _external: dict[tuple[str, bool], bool] = field(default_factory=dict)
+    _rules_used: dict[int, list[str]] = field(default_factory=dict)
     _doubts: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _runs: dict[str, list[str]] = field(default_factory=dict)
     _patchy: dict[str, bool] = field(default_factory=dict)
@@ -905,6 +917,8 @@ class Resolver:
         if len(chain) > _MAX_DEPTH:
             return Stop("unknown", f"{label}: a re-export chain too long to follow")
         cand = self.binding(module, name)
+        if cand is None and name in _MODULE_DUNDERS:
+            return Target("value", label, module, note=f"an attribute every module has ({name})")
         if cand is None:
             sub = f"{module}.{name}"
             if self.tree.find(sub).kind != "missing":
@@ -1128,6 +1142,47 @@ class Resolver:
 
     # --- the answer ------------------------------------------------------------------------
 
+    def import_module(self, dotted: str) -> Step:
+        """What ``import dotted`` loads: a module the package has, or one that a
+        backward-compatibility hook (a map and a finder in its parent) sends elsewhere."""
+        if not self._inside(dotted):
+            return Stop("unknown", f"{dotted} is outside AITER, whose modules are not read here")
+        if self.tree.find(dotted).kind != "missing":
+            return Target("module", dotted, dotted)
+        parent, _, last = dotted.rpartition(".")
+        if parent:
+            above = self.import_module(parent)
+            if isinstance(above, Stop):
+                return above
+            real = f"{above.module}.{last}"
+            if above.module != parent and self.tree.find(real).kind != "missing":
+                return Target("module", dotted, real, note=f"a submodule of {above.module}, where the import hook sends {parent}")
+            parsed = self._parsed(parent)
+            moved = _compat_map(parsed).get(last) if isinstance(parsed, Parsed) else None
+            if moved is not None and self.tree.find(f"{parent}.{moved}").kind != "missing":
+                return Target("module", dotted, f"{parent}.{moved}", note=f"{parent}'s import hook sends {last} to {moved}")
+        return Stop("missing", f"no module named '{dotted}'")
+
+    def resolve_in(self, module: str, attrs: Sequence[str]) -> Resolution:
+        """``from module import a`` then ``.b...``: the module found as ``import`` finds it
+        (its file, not an attribute of its package), then each attribute in turn."""
+        key = f"{module}:{'.'.join(attrs)}"
+        cached = self._answers.get(key)
+        if cached is None:
+            dotted = ".".join((module, *attrs))
+            step = self.import_module(module)
+            for part in attrs:
+                if isinstance(step, Stop):
+                    break
+                step = self._member(step, part, ())
+            if isinstance(step, Stop):
+                detail = step.detail if step.detail.startswith(dotted) else f"{dotted}: {step.detail}"
+                cached = Resolution(step.status, None, None, None, (), None, detail)
+            else:
+                cached = self._answer(dotted, step)
+            self._answers[key] = cached
+        return cached
+
     def resolve(self, dotted: str) -> Resolution:
         """``aiter.topk_softmax``, ``aiter.QuantType.per_1x128``, ``aiter.tuned_gemm.tgemm.mm``:
         what it is, where it is defined, and how a call binds."""
@@ -1181,11 +1236,13 @@ class Resolver:
         }[t.kind]
         return Resolution("resolved", t.kind, rel, line, (), None, detail)
 
-    def _decorators(self, module: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[list[str], bool, bool]:
+    def _decorators(self, module: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[list[str], bool, Literal["jit", "tuned"] | None]:
         """(decorators not known to keep the signature, whether one replaces the body, whether a
         Triton kernel decorator is among them)."""
         foreign: list[str] = []
-        replaced = kernel = False
+        replaced = False
+        kernel: Literal["jit", "tuned"] | None = None
+        rules = self._rules_used.setdefault(id(node), [])
         for dec in node.decorator_list:
             qual = self._qualified(module, dec) or ""
             short = qual.rsplit(".", 1)[-1] if qual else (_chain(_decorator_head(dec)) or ("",))[-1]
@@ -1195,12 +1252,50 @@ class Resolver:
             if qual in KEEPS_SIGNATURE or (not qual and short in _METHOD_KINDS):
                 continue  # staticmethod / classmethod: how the first parameter binds is decided by the lookup
             if qual in KERNEL_DECORATORS:
-                kernel = True
+                kernel = "tuned" if qual.endswith(("autotune", "heuristics")) or kernel == "tuned" else "jit"
                 continue
             if self._inside(qual) and self._passes_through(qual, isinstance(dec, ast.Call)):
                 continue
+            if qual and not self._inside(qual) and self._external_passes_through(qual, isinstance(dec, ast.Call)):
+                continue
+            if qual in PASS_THROUGH_RULES:
+                rules.append(PASS_THROUGH_RULES[qual])
+                continue
             foreign.append("@" + ast.unparse(dec))
         return foreign, replaced, kernel
+
+    def _external_passes_through(self, qual: str, factory: bool) -> bool:
+        """The same test on a decorator from an installed package outside AITER, read from its
+        source where the path finder finds it (never imported)."""
+        module, _, name = qual.rpartition(".")
+        key = (qual, factory)
+        if key in self._external:
+            return self._external[key]
+        answer = False
+        top = module.split(".")[0]
+        if top and top not in _BUILTINS:
+            import importlib.machinery
+            import sys
+
+            try:
+                spec = importlib.machinery.PathFinder.find_spec(top, [str(self.tree.base), *(p for p in sys.path if isinstance(p, str))])
+            except (ImportError, ValueError, OSError):
+                spec = None
+            locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+            if locations:
+                from ._source import Tree as _Tree
+
+                other = _Tree((Path(locations[0]),), top=top)
+                parsed = other.parse(module)
+                if isinstance(parsed, Parsed):
+                    for stmt in _statements_at(parsed, words(name)):
+                        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                            node: ast.FunctionDef | ast.AsyncFunctionDef | None = stmt
+                            if factory:
+                                node = _returned_def(stmt)
+                            answer = node is not None and _identity_or_wrapper(node)
+        self._external[key] = answer
+        return answer
 
     def _passes_through(self, qual: str, factory: bool) -> bool:
         """Whether an AITER decorator returns the function itself, or a wrapper that passes
@@ -1235,6 +1330,8 @@ class Resolver:
         if t.bound:
             params = _static.bound(params)
         how = f" (decorated {', '.join('@' + d for d in decorators)}, which keeps the signature)" if decorators else ""
+        if self._rules_used.get(id(node)):
+            how += "; " + "; ".join(self._rules_used[id(node)])
         what = "a Triton kernel, launched as kernel[grid](...)" if kernel else ("a method" if t.owner is not None else "defined")
         if isinstance(node, ast.AsyncFunctionDef):
             what = f"an async def ({what})"
@@ -1250,7 +1347,7 @@ class Resolver:
                 note = f"{node.name} is defined {len(defs)} times at the top level (lines {lines}); the last definition wins"
         return Resolution(
             "resolved", "function", rel, node.lineno, decorators, params, f"{dotted} is {what} in {rel} at line {node.lineno}{how}",
-            note=note, asynchronous=isinstance(node, ast.AsyncFunctionDef),
+            note=note, asynchronous=isinstance(node, ast.AsyncFunctionDef), kernel=kernel,
         )  # fmt: skip
 
     def _class(self, dotted: str, t: Target, rel: str | None, parsed: Parsed | None) -> Resolution:

@@ -130,6 +130,23 @@ def _chain(node: ast.expr) -> list[str] | None:
     return None
 
 
+def _extend(ref: str, attrs: Sequence[str]) -> str:
+    """``module:a.b`` with more attributes: ``module:a.b.c``."""
+    module, _, have = ref.partition(":")
+    return f"{module}:{'.'.join([*([have] if have else []), *attrs])}"
+
+
+def split_ref(ref: str) -> tuple[str, tuple[str, ...]]:
+    module, _, attrs = ref.partition(":")
+    return module, tuple(a for a in attrs.split(".") if a)
+
+
+def shown(ref: str) -> str:
+    """``aiter.ops.x:f.g`` as the dotted name a reader knows: ``aiter.ops.x.f.g``."""
+    module, attrs = split_ref(ref)
+    return ".".join((module, *attrs))
+
+
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
@@ -188,11 +205,11 @@ class _Walker:
         if isinstance(stmt, ast.Import):
             for alias in stmt.names:
                 if alias.name == "aiter" or alias.name.startswith("aiter."):
-                    self._import(stmt, alias.name)
+                    self._import(stmt, f"{alias.name}:")
                     if alias.asname:
-                        scope.names[alias.asname] = alias.name
+                        scope.names[alias.asname] = f"{alias.name}:"
                     else:
-                        scope.names["aiter"] = "aiter"
+                        scope.names["aiter"] = "aiter:"  # `import aiter.x` binds aiter; .x is then an attribute
                 else:
                     scope.names[(alias.asname or alias.name).split(".")[0]] = ""
             return
@@ -202,7 +219,7 @@ class _Walker:
                 for alias in stmt.names:
                     if alias.name == "*":
                         continue
-                    target = f"{source}.{alias.name}"
+                    target = f"{source}:{alias.name}"
                     self._import(stmt, target)
                     scope.names[alias.asname or alias.name] = target
             else:
@@ -278,7 +295,7 @@ class _Walker:
             scope.dicts.pop(name, None)
             chain = _chain(value) if value is not None else None
             bound = scope.lookup(chain[0]) if chain else None
-            scope.names[name] = ".".join([bound, *chain[1:]]) if bound and chain else ""
+            scope.names[name] = _extend(bound, chain[1:]) if bound and chain else ""
             literal = _dict_keys(value) if value is not None else None
             if literal is not None:
                 scope.dicts[name] = _Keys(literal[0], (), literal[1], self._depth)
@@ -334,7 +351,7 @@ class _Walker:
             return
         bound = scope.lookup(chain[0])
         if bound is not None and len(chain) > 1:
-            self._add(node, "reference", ".".join([bound, *chain[1:]]))
+            self._add(node, "reference", _extend(bound, chain[1:]))
 
     def _call(self, call: ast.Call, scope: _Scope) -> None:
         func = call.func
@@ -351,7 +368,7 @@ class _Walker:
             else:
                 bound = scope.lookup(chain[0])
                 if bound is not None:
-                    target = ".".join([bound, *chain[1:]])
+                    target = _extend(bound, chain[1:])
         elif not isinstance(func, ast.Name):
             self._expr(func, scope)
         if target is not None:
@@ -574,11 +591,12 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
         return Judged("unknown", "a torch custom op, registered when AITER imports: not checkable from files")
     if resolver is None:
         return Judged("fails", f"no AITER to check against: {absent}")
-    r = resolver.resolve(site.target)
-    short = site.target.rsplit(".", 1)[-1]
+    module, attrs = split_ref(site.target)
+    r = resolver.resolve_in(module, attrs)
+    short = shown(site.target).rsplit(".", 1)[-1]
     if r.status == "missing":
         moved = resolver.defined(short)
-        parent = site.target.rsplit(".", 1)[0]
+        parent = shown(site.target).rsplit(".", 1)[0]
         near = did_you_mean(short, resolver.names(parent)) if parent.startswith("aiter") else ""
         where = f"; it lives at {', '.join(moved)}" if moved else ""
         return Judged("fails", f"absent from this AITER: {r.detail}{near}{where}")
@@ -597,8 +615,10 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
     verdict = judge(short, r.parameters, site.shape)
     sig = signature_text(short, r.parameters)
     why = verdict.why if verdict.answer != "ok" else "binds"
-    if site.launch and verdict.answer == "fails" and verdict.unexpected:
-        return Judged("unknown", f"{why}; a kernel launch takes launch options (num_warps, ...) as keywords too", sig, at)
+    if r.kernel is not None and verdict.answer == "fails" and verdict.unexpected:
+        return Judged("unknown", f"{why}; a Triton kernel launch takes launch options (num_warps, ...) as keywords too", sig, at)
+    if r.kernel == "tuned" and verdict.answer == "fails" and "missing" in verdict.why:
+        return Judged("unknown", f"{why}; its autotune or heuristics configs may give those", sig, at)
     return Judged(verdict.answer, why, sig, at)
 
 
@@ -635,7 +655,7 @@ def _fallback(site: Site, tries: dict[int, _Try], resolver: Resolver | None) -> 
     if site.handler_of is None or resolver is None:
         return False
     imports = tries.get(site.handler_of, _Try()).imports
-    return bool(imports) and all(resolver.resolve(t).status == "resolved" for t in imports)
+    return bool(imports) and all(resolver.resolve_in(*split_ref(t)).status == "resolved" for t in imports)
 
 
 def scan(paths: Sequence[Path], trees: Sequence[Tree]) -> dict[str, Any]:
@@ -644,7 +664,7 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree]) -> dict[str, Any]:
     calls = []
     failing = [0] * len(trees)
     for site in sorted(sites, key=lambda s: (s.file, s.line, s.col)):
-        entry: dict[str, Any] = {"file": site.file, "line": site.line, "col": site.col, "kind": site.kind, "target": site.target}
+        entry: dict[str, Any] = {"file": site.file, "line": site.line, "col": site.col, "kind": site.kind, "target": shown(site.target)}
         if site.shape is not None:
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []

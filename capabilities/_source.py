@@ -384,6 +384,7 @@ class Tree:
 
     locations: tuple[Location, ...]
     root: Location | None = None  # the folder that holds the package (for relative paths); None: the first location's parent
+    top: str = TOP  # the package's import name
     _found: dict[str, Found] = field(default_factory=dict)
     _parsed: dict[str, Parsed | str] = field(default_factory=dict)
     _texts: dict[str, str | None] = field(default_factory=dict)
@@ -401,7 +402,7 @@ class Tree:
             text, top = str(path), str(loc)
             if text == top or text.startswith(top.rstrip("/") + "/") or text.startswith(top + os.sep):
                 inner = text[len(top) :].lstrip("/" + os.sep).replace(os.sep, "/")
-                return f"{TOP}/{inner}" if inner else TOP
+                return f"{self.top}/{inner}" if inner else self.top
         return str(path)
 
     # --- finding ---------------------------------------------------------------------
@@ -412,14 +413,14 @@ class Tree:
         if cached is not None:
             return cached
         parts = dotted.split(".")
-        if parts[0] != TOP:
+        if parts[0] != self.top:
             found = _MISSING
         elif len(parts) == 1:
             init = [loc / "__init__.py" for loc in self.locations[:1]]
             if init and _is_file(init[0]):
-                found = Found(TOP, "package", init[0], self.locations[:1])
+                found = Found(self.top, "package", init[0], self.locations[:1])
             else:
-                found = Found(TOP, "namespace", None, self.locations)
+                found = Found(self.top, "namespace", None, self.locations)
         else:
             parent = self.find(".".join(parts[:-1]))
             found = self._search(dotted, parent.locations, parts[-1]) if parent.is_package else _MISSING
