@@ -1,54 +1,122 @@
-"""Wall time of ``python -m capabilities --json`` against importing AITER to read the signature.
+"""The cold report's cost, against its floor, against the import-based probe, and with many
+distributions installed beside AITER: all measured in one run, as fresh processes.
 
-Both run as fresh processes against the same AITER on the path (``--aiter-root``,
-a folder with an installed ``aiter``; e.g. ``pip install --no-deps --target DIR
-amd-aiter``). The baseline is what integrations do today:
-``from aiter.fused_moe import fused_moe; inspect.signature(fused_moe)``.
+- report: ``python -m capabilities --aiter-path DIR --json``.
+- floor: an interpreter that imports pydantic and parses (``ast.parse``) the files the
+  probe must read, found by running the probe once (13 on the amd-aiter wheel).
+- import: what integrations do without us, ``from aiter.fused_moe import fused_moe;
+  inspect.signature(fused_moe)`` (on a host without ROCm it fails after the import).
+- distributions: the report on a site folder holding AITER and 30, then 330, other
+  distributions (dist-info folders with METADATA, RECORD and top_level.txt), CPU time.
 
-    python benchmarks/report_speed.py --aiter-root DIR [--runs 7]
+    python benchmarks/report_speed.py --aiter-root DIR [--runs 9]
+
+DIR is a folder with AMD's AITER installed, e.g. ``pip install --no-deps --target DIR amd-aiter``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = "import inspect\nfrom aiter.fused_moe import fused_moe\ninspect.signature(fused_moe)\n"
+sys.path.insert(0, str(ROOT))
+
+IMPORT = "import inspect\nfrom aiter.fused_moe import fused_moe\ninspect.signature(fused_moe)\n"
+FLOOR = "import ast, sys, pydantic\nfor f in sys.argv[1:]:\n    ast.parse(open(f, 'rb').read())\n"
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True)
-    return time.perf_counter() - start, done.returncode
+    subprocess.run(cmd, env=env, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _files_read(aiter_root: Path) -> list[str]:
+    """The module files the probe reads for the report (the floor parses each of them whole)."""
+    import capabilities
+    from capabilities._registry import resolver_for
+
+    report = capabilities.probe(aiter_path=aiter_root)
+    resolver = resolver_for(report)
+    assert resolver is not None, "no AITER in --aiter-root"
+    return sorted(str(p.path) for p in resolver.tree._parsed.values() if not isinstance(p, str))
+
+
+def _site(base: Path, aiter_root: Path, count: int) -> Path:
+    """A site folder: the AITER install (linked) and ``count`` unrelated distributions."""
+    site = base / f"site-{count}"
+    site.mkdir()
+    for entry in aiter_root.iterdir():
+        (site / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    for i in range(count):
+        name = f"package_{i:03d}"
+        (site / name).mkdir()
+        files = [f"{name}/__init__.py", *(f"{name}/module_{k}.py" for k in range(40))]
+        for rel in files:
+            (site / rel).write_text("")
+        info = site / f"{name}-1.{i}.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 1.{i}.0\n")
+        (info / "top_level.txt").write_text(f"{name}\n")
+        rows = [f"{rel},sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,0" for rel in files]
+        rows += [f"{info.name}/{m},," for m in ("METADATA", "RECORD", "top_level.txt")]
+        (info / "RECORD").write_text("\n".join(rows) + "\n")
+    return site
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aiter-root", required=True, type=Path)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(args.aiter_root)]))
-    ours, base = [], []
-    codes = set()
-    for _ in range(args.runs):
-        t, code = _time([sys.executable, "-m", "capabilities", "--json"], env)
-        ours.append(t)
-        codes.add(("report", code))
-        t, code = _time([sys.executable, "-c", BASELINE], env)
-        base.append(t)
-        codes.add(("baseline", code))
-    m_ours, m_base = statistics.median(ours), statistics.median(base)
-    print(f"runs: {args.runs}  aiter root: {args.aiter_root}")
-    print(f"python -m capabilities --json      median {m_ours:.3f} s  (min {min(ours):.3f}, max {max(ours):.3f})")
-    print(f"import aiter.fused_moe + signature median {m_base:.3f} s  (min {min(base):.3f}, max {max(base):.3f})")
-    print(f"speed-up: {m_base / m_ours:.1f}x")
-    print("exit codes: " + ", ".join(f"{k}={c}" for k, c in sorted(codes)))
+    # Steady state: bytecode is cached (a first, untimed round writes it), as on any host
+    # that does not forbid it; PYTHONDONTWRITEBYTECODE would time compiling this project.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    env["PYTHONPATH"] = str(ROOT)
+    python = sys.executable
+    files = _files_read(args.aiter_root)
+    with tempfile.TemporaryDirectory(prefix="report-speed-") as tmp:
+        few, many = _site(Path(tmp), args.aiter_root, 30), _site(Path(tmp), args.aiter_root, 330)
+        commands = {
+            "report": [python, "-m", "capabilities", "--aiter-path", str(args.aiter_root), "--json"],
+            "floor": [python, "-c", FLOOR, *files],
+            "import": [python, "-c", IMPORT],
+            "30 dists": [python, "-m", "capabilities", "--aiter-path", str(few), "--json"],
+            "330 dists": [python, "-m", "capabilities", "--aiter-path", str(many), "--json"],
+        }
+        envs = {k: env for k in commands}
+        envs["import"] = dict(env, PYTHONPATH=os.pathsep.join([str(ROOT), str(args.aiter_root)]))
+        wall: dict[str, list[float]] = {k: [] for k in commands}
+        cpu: dict[str, list[float]] = {k: [] for k in commands}
+        for name, cmd in commands.items():
+            _run(cmd, envs[name])  # the untimed round
+        for _ in range(args.runs):  # interleaved, so a slow moment of the machine hits every command
+            for name, cmd in commands.items():
+                w, c = _run(cmd, envs[name])
+                wall[name].append(w)
+                cpu[name].append(c)
+        shutil.rmtree(tmp, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    print(f"runs: {args.runs}; the floor parses the {len(files)} files the probe reads")
+    for k in commands:
+        print(f"{k:<10} wall median {med[k]:.3f} s (min {min(wall[k]):.3f})   cpu median {cmed[k]:.3f} s")
+    print(f"report / floor           = {med['report'] / med['floor']:.2f}  (wall)")
+    print(f"import / report          = {med['import'] / med['report']:.1f}x")
+    print(f"330 dists / 30 dists     = {cmed['330 dists'] / cmed['30 dists']:.3f}  (cpu)")
     return 0
 
 

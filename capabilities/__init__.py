@@ -1,110 +1,110 @@
 """What the installed AITER can do, learned once and truthfully.
 
+The public API is the names below; value types of the report also live in
+:mod:`capabilities.model` and every error in :mod:`capabilities.errors`. Names
+load on first use (PEP 562), so ``import capabilities`` costs no pydantic.
+
 The pipeline, one private module a step: collect the facts (``_facts``: where
 ``aiter`` is and who installed it, ``_distribution``; its source, ``_static``;
 every entry point, ``_resolve``; its import, ``_runtime``; the GPUs, ``_gpu``;
 the kernels it ships, ``_kernels``) -> decide (``_features`` from ``_catalog``
 and ``_entry_catalog``; per architecture, ``_arch``) -> the report
 (``_report``) -> cache it (``_registry``) -> gate requests (``_gate``,
-``_calls``), agree across ranks (``_agree``) and print it (``_cli``).
+``_calls``), agree across ranks (``_agree``), scan a code base (``_scan``) and
+print it (``_cli``).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-from ._agree import Agreement, FeatureDifference, RankAnswer, agree
-from ._calls import bind, check_call, enum_value, resolve
-from ._errors import (
-    AgreementError,
-    CapabilityError,
-    IgnoredOptionWarning,
-    InvalidCallError,
-    InvalidInputError,
-    InvalidKwargsError,
-    KwargCollisionError,
-    NotPrebuiltError,
-    UnsupportedFeatureError,
-    UnknownMemberError,
-    UnverifiedFeatureWarning,
-    UsageError,
-    did_you_mean,
-)
-from ._gate import explain, gate, require, require_prebuilt, unsupported_error
-from ._model import (
-    AiterIdentity,
-    AiterStatus,
-    ArchInventory,
-    Archs,
-    DispatchEntry,
-    EntryPoint,
-    Environment,
-    Evidence,
-    Feature,
-    FusedMoe,
-    Gpu,
-    Jit,
-    JitModule,
-    KernelFamily,
-    KernelKind,
-    Kernels,
-    Parameter,
-    ParameterKind,
-    SignatureReading,
-    Support,
-)
-from ._registry import clear_cache, probe
-from ._report import SCHEMA_VERSION, CapabilityReport, report_for
+# Public name -> the module that defines it.
+_HOME = {
+    # ask once
+    "probe": "_registry",
+    "clear_cache": "_registry",
+    "report_for": "_report",
+    "CapabilityReport": "_report",
+    "SCHEMA_VERSION": "_report",
+    # gate a request
+    "require": "_gate",
+    "gate": "_gate",
+    "require_prebuilt": "_gate",
+    # any AITER name and call
+    "check_call": "_calls",
+    "bind": "_calls",
+    "resolve": "_calls",
+    "enum_value": "_calls",
+    # many ranks
+    "agree": "_agree",
+    "Agreement": "_agree",
+    "FeatureDifference": "_agree",
+    "RankAnswer": "_agree",
+    # the answers
+    "Feature": "model",
+    "Support": "model",
+    "AiterStatus": "model",
+    "Resolution": "model",
+    # errors and warnings
+    "CapabilityError": "errors",
+    "UnsupportedFeatureError": "errors",
+    "InvalidCallError": "errors",
+    "InvalidKwargsError": "errors",
+    "UnknownMemberError": "errors",
+    "NotPrebuiltError": "errors",
+    "AgreementError": "errors",
+    "UsageError": "errors",
+    "UnverifiedFeatureWarning": "errors",
+    "IgnoredOptionWarning": "errors",
+}
 
-__all__ = [
-    "__version__",
-    "SCHEMA_VERSION",
-    "Agreement",
-    "AgreementError",
-    "AiterIdentity",
-    "AiterStatus",
-    "ArchInventory",
-    "Archs",
-    "CapabilityError",
-    "CapabilityReport",
-    "DispatchEntry",
-    "EntryPoint",
-    "Environment",
-    "Evidence",
-    "Feature",
-    "FeatureDifference",
-    "FusedMoe",
-    "Gpu",
-    "IgnoredOptionWarning",
-    "InvalidCallError",
-    "InvalidInputError",
-    "InvalidKwargsError",
-    "Jit",
-    "JitModule",
-    "KernelFamily",
-    "KernelKind",
-    "Kernels",
-    "KwargCollisionError",
-    "NotPrebuiltError",
-    "Parameter",
-    "ParameterKind",
-    "RankAnswer",
-    "SignatureReading",
-    "Support",
-    "UnsupportedFeatureError",
-    "UnknownMemberError",
-    "UnverifiedFeatureWarning",
-    "UsageError",
-    "agree",
-    "bind",
-    "check_call",
-    "clear_cache",
-    "did_you_mean",
-    "enum_value",
-    "explain",
-    "gate",
-    "probe",
-    "report_for",
-    "require",
-    "require_prebuilt",
-    "resolve",
-    "unsupported_error",
-]
+__all__ = ["__version__", *_HOME]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'capabilities' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what mypy sees: the same names, imported eagerly
+    from ._agree import Agreement as Agreement
+    from ._agree import FeatureDifference as FeatureDifference
+    from ._agree import RankAnswer as RankAnswer
+    from ._agree import agree as agree
+    from ._calls import bind as bind
+    from ._calls import check_call as check_call
+    from ._calls import enum_value as enum_value
+    from ._calls import resolve as resolve
+    from ._gate import gate as gate
+    from ._gate import require as require
+    from ._gate import require_prebuilt as require_prebuilt
+    from ._registry import clear_cache as clear_cache
+    from ._registry import probe as probe
+    from ._report import SCHEMA_VERSION as SCHEMA_VERSION
+    from ._report import CapabilityReport as CapabilityReport
+    from ._report import report_for as report_for
+    from .errors import AgreementError as AgreementError
+    from .errors import CapabilityError as CapabilityError
+    from .errors import IgnoredOptionWarning as IgnoredOptionWarning
+    from .errors import InvalidCallError as InvalidCallError
+    from .errors import InvalidKwargsError as InvalidKwargsError
+    from .errors import NotPrebuiltError as NotPrebuiltError
+    from .errors import UnknownMemberError as UnknownMemberError
+    from .errors import UnsupportedFeatureError as UnsupportedFeatureError
+    from .errors import UnverifiedFeatureWarning as UnverifiedFeatureWarning
+    from .errors import UsageError as UsageError
+    from .model import AiterStatus as AiterStatus
+    from .model import Feature as Feature
+    from .model import Resolution as Resolution
+    from .model import Support as Support

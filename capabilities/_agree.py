@@ -13,8 +13,8 @@ from typing import Any
 
 import pydantic
 
-from ._errors import AgreementError, UsageError
-from ._model import AiterIdentity, AiterStatus, Archs, Feature, Frozen, FusedMoe, Support
+from .errors import AgreementError, UsageError
+from .model import AiterIdentity, AiterStatus, Archs, Feature, Frozen, FusedMoe, Support
 from ._registry import probe
 from ._report import CapabilityReport
 

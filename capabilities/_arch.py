@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from . import _catalog
 from ._facts import Facts
 from ._kernels import ArchFacts, DispatchFact, KernelFacts
-from ._model import (
+from .model import (
     AiterIdentity,
     AiterStatus,
     ArchInventory,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._entry_catalog import ENTRY_POINTS
-from ._errors import (
+from .errors import (
     IgnoredOptionWarning,
     InvalidCallError,
     InvalidKwargsError,
@@ -25,13 +25,13 @@ from ._errors import (
     UnverifiedFeatureWarning,
     UsageError,
     did_you_mean,
+    unsupported_error,
 )
 from ._features import SHORT
-from ._gate import _checked_report, gate, unsupported_error, warn_once
-from ._model import Parameter, ParameterKind, Support
+from ._gate import _checked_report, gate, warn_once
+from .model import Parameter, ParameterKind, Resolution, Support
 from ._registry import resolver_for
 from ._report import CapabilityReport
-from ._resolve import Resolution
 
 _STUB_PREFIX = "arg"
 Answer = Literal["ok", "fails", "unknown"]

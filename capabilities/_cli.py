@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from . import _render
-from ._errors import NotPrebuiltError, UsageError
-from ._gate import require_prebuilt, unsupported_error
-from ._model import Support
+from .errors import NotPrebuiltError, UsageError, unsupported_error
+from ._gate import require_prebuilt
+from .model import Support
 from ._registry import DEFAULT_TIMEOUT, check_aiter_path, check_archs, probe
 from ._report import CapabilityReport
 

@@ -28,6 +28,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -36,7 +37,6 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ._source import TOP, Found, Location, Tree, zip_location
@@ -45,6 +45,12 @@ AMD_DISTRIBUTION = "amd-aiter"
 MODULE = TOP
 T = TypeVar("T")
 _READ_ERRORS = (OSError, UnicodeDecodeError, ValueError, SyntaxError, RecursionError, MemoryError)
+
+
+def canonicalize_name(name: str) -> str:
+    """A distribution name as PEP 503 normalises it (what ``packaging.utils`` does, without
+    importing its platform-tag machinery)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def is_amd_name(name: str | None) -> bool:

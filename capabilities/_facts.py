@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import _distribution, _gpu, _header, _kernels, _resolve, _runtime
 from ._entry_catalog import ENTRY_POINTS
-from ._model import Environment, SignatureReading
+from .model import Environment, Resolution, SignatureReading
 from ._source import PARSE_ERRORS, Parsed, words
 
 FUSED_MOE = "aiter.fused_moe.fused_moe"
@@ -63,7 +63,7 @@ class Facts:
     gpus: _gpu.GpuFacts
     kernels: _kernels.KernelFacts | None  # None: no aiter package to read
     named_archs: tuple[str, ...] = ()  # --arch / probe(arch=...): decide for these, not the live GPUs
-    entry_points: dict[str, _resolve.Resolution] | None = None  # None: no aiter package to read
+    entry_points: dict[str, Resolution] | None = None  # None: no aiter package to read
     resolver: _resolve.Resolver | None = None  # resolves further names against the same files
     problems: tuple[str, ...] = ()  # what every collector could not read, each with the error
 
@@ -77,7 +77,7 @@ def environment(torch: str | None) -> Environment:
     return Environment(python=platform.python_version(), torch=torch, platform=system)
 
 
-def reading(resolution: _resolve.Resolution) -> SignatureReading:
+def reading(resolution: Resolution) -> SignatureReading:
     """A resolution of ``fused_moe`` as a signature reading: its parameters, or why none."""
     if resolution.asynchronous:
         return SignatureReading(parameters=None, error=f"{resolution.detail}: a call returns a coroutine, not a result")

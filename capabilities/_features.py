@@ -21,7 +21,7 @@ from . import _catalog
 from ._distribution import Located
 from ._entry_catalog import ENTRY_POINTS
 from ._facts import Facts
-from ._model import (
+from .model import (
     INSTALL,
     AiterIdentity,
     AiterStatus,

@@ -1,7 +1,7 @@
 """The three-valued gate: supported passes, unknown warns once and passes, unsupported raises.
 
-Every :class:`UnsupportedFeatureError` of the project is built here, by
-:func:`unsupported_error`, so the registry, the runner and the CLI say it alike.
+Every :class:`UnsupportedFeatureError` comes from :func:`capabilities.errors.unsupported_error`,
+so the registry, the runner and the CLI say it alike.
 """
 
 from __future__ import annotations
@@ -10,10 +10,17 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
 
-from ._errors import IgnoredOptionWarning, NotPrebuiltError, UnsupportedFeatureError, UnverifiedFeatureWarning, UsageError, did_you_mean
-from ._model import AiterStatus, Support
+from .errors import (
+    IgnoredOptionWarning,
+    NotPrebuiltError,
+    UnverifiedFeatureWarning,
+    UsageError,
+    did_you_mean,
+    explain,
+    unsupported_error,
+)
+from .model import Support
 from ._registry import probe
 from ._report import CapabilityReport
 
@@ -26,40 +33,6 @@ def _checked_report(report: object) -> CapabilityReport:
     if not isinstance(report, CapabilityReport):
         raise UsageError(f"report= must be a CapabilityReport (from capabilities.probe()), not {type(report).__name__}")
     return report
-
-
-def explain(report: CapabilityReport, name: str) -> str:
-    """One line on why ``name`` is what it is in ``report``."""
-    feature = report.feature(name)
-    hint = "" if name in report.features else did_you_mean(name, report.features)
-    return f"{name}: {feature.support.value}: {feature.detail}{hint}"
-
-
-def unsupported_error(
-    report: CapabilityReport,
-    names: Iterable[str],
-    *,
-    requested_by: str | None = None,
-    fix: str | None = None,
-    details: Mapping[str, str] | None = None,
-) -> UnsupportedFeatureError:
-    """The error for features of ``report`` that are not supported: who asked, which
-    build, each feature and why, then the fix. ``details`` replaces a feature's line."""
-    ident = report.aiter
-    ordered = tuple(sorted(names))
-    lines = "\n".join("  " + ((details or {}).get(n) or explain(report, n)) for n in ordered)
-    where = f"{ident.describe()} ({ident.status.value}{', ' + ident.location if ident.location else ''})"
-    if ident.status is AiterStatus.IMPOSTOR:
-        fix = f"AMD's AITER is the distribution 'amd-aiter', and the 'aiter' installed here is another library: {ident.install_hint}"
-    elif ident.status is AiterStatus.ABSENT:
-        fix = f"install AMD's AITER: {ident.install_hint}"
-    elif fix is None and all(report.feature(n).source in ("kernel_inventory", "upstream_rule") for n in ordered):
-        fix = "run on a GPU architecture whose kernels cover them (or name it with --arch / probe(arch=...)), or stop requesting them"
-    elif fix is None:
-        fix = "install an AITER build that has them, or stop requesting them"
-    asked = f"{requested_by} needs " if requested_by else ""
-    message = f"{asked}{len(ordered)} feature(s) not supported by {where}:\n{lines}\nFix: {fix}."
-    return UnsupportedFeatureError(message, features=ordered, distribution=ident.distribution, version=ident.version)
 
 
 def require(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 from pathlib import Path
 
-from ._model import KernelKind
+from .model import KernelKind
 
 HSA_CANDIDATES = (Path("aiter_meta/hsa"), Path("hsa"))
 ARCH_DIR = re.compile(r"gfx[0-9a-f]+")

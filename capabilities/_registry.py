@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import _facts
-from ._errors import UsageError
+from .errors import UsageError
 from ._report import CapabilityReport, from_facts
 from ._resolve import Resolver
 

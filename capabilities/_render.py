@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._entry_catalog import ENTRY_POINTS
-from ._model import AiterStatus, Feature, Support
+from .model import AiterStatus, Feature, Support
 from ._report import CapabilityReport
 
 _STUB = "arg"  # a stub release's parameters are arg0, arg1, ...

@@ -12,7 +12,7 @@ from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime
 from ._distribution import Located
 from ._entry_catalog import ENTRY_POINTS
 from ._source import Found
-from ._model import (
+from .model import (
     AiterIdentity,
     AiterStatus,
     Archs,
@@ -26,6 +26,7 @@ from ._model import (
     Gpu,
     Jit,
     Kernels,
+    Resolution,
     SignatureReading,
     Support,
 )
@@ -71,7 +72,7 @@ class CapabilityReport(Frozen):
         lower it: the weakest answer stands, and its detail names the arch.
         """
         if not isinstance(name, str) or not name:
-            from ._errors import UsageError
+            from .errors import UsageError
 
             raise UsageError(f"a feature name is a str such as 'no_combine' or 'QuantType.per_1x32', not {name!r}")
         listed = self.features.get(name)
@@ -93,7 +94,7 @@ class CapabilityReport(Frozen):
         return self.feature(name).support
 
 
-def _resolved(report: CapabilityReport, name: str) -> _resolve.Resolution | None:
+def _resolved(report: CapabilityReport, name: str) -> Resolution | None:
     """``name`` resolved against the files the report was made from (None: not at hand)."""
     from ._registry import resolver_for
 
@@ -101,7 +102,7 @@ def _resolved(report: CapabilityReport, name: str) -> _resolve.Resolution | None
     return None if resolver is None else resolver.resolve(name)
 
 
-def _entry(r: _resolve.Resolution) -> EntryPoint:
+def _entry(r: Resolution) -> EntryPoint:
     """An entry point is callable with a signature that was read, or its answer is unknown."""
     if r.status == "resolved" and (r.kind != "function" or r.parameters is None or r.asynchronous):
         why = "a call returns a coroutine" if r.asynchronous else "not a function whose signature can be read"

@@ -56,11 +56,11 @@ from pathlib import Path
 from typing import Literal, Union
 
 from . import _static
-from ._model import Parameter
+from .model import Parameter, Resolution
+from .model import ResolutionKind as Kind
+from .model import ResolutionStatus as Status
 from ._source import PARSE_ERRORS, TOP, Location, Parsed, Tree, Words, words
 
-Status = Literal["resolved", "missing", "unknown"]
-Kind = Literal["function", "class", "module", "enum", "enum_member", "constant", "instance", "value"]
 
 _MAX_DEPTH = 24
 _STAR_TEXT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\*", re.M)
@@ -88,26 +88,6 @@ _METHOD_KINDS = frozenset({"staticmethod", "classmethod"})
 # Attributes the import system gives every module (packages also have __path__).
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__package__", "__loader__", "__spec__", "__path__", "__dict__", "__builtins__", "__cached__"})
 _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What a dotted name is: its kind, where it is defined, and how it is called."""
-
-    status: Status
-    kind: Kind | None
-    file: str | None  # relative to the folder holding aiter/
-    line: int | None
-    decorators: tuple[str, ...]
-    parameters: tuple[Parameter, ...] | None  # how a call binds (functions; classes: their __init__)
-    detail: str
-    note: str | None = None  # a fact beside an answer that stands, e.g. "the last definition wins"
-    asynchronous: bool = False  # an async def: a call returns a coroutine
-    kernel: Literal["jit", "tuned"] | None = None  # a Triton kernel; "tuned": autotune/heuristics fill parameters in
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
 
 
 # --- what a statement binds a name to ------------------------------------------------

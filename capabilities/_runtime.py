@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._model import Parameter, ParameterKind, SignatureReading
+from .model import Parameter, ParameterKind, SignatureReading
 from ._source import Found
 
 _KINDS = {

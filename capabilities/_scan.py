@@ -42,10 +42,10 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from ._calls import CallShape, judge, signature_text
-from ._errors import UsageError, did_you_mean
+from .errors import UsageError, did_you_mean
 from ._distribution import Located
 from ._facts import package
-from ._model import INSTALL
+from .model import INSTALL
 from ._registry import check_aiter_path
 from ._resolve import Resolver
 from ._source import Parsed

@@ -9,7 +9,7 @@ import re
 import types
 from typing import cast
 
-from ._model import Parameter, ParameterKind
+from .model import Parameter, ParameterKind
 
 # The tokenizer's line breaks: \f and \u2028 are not among them (str.splitlines thinks otherwise).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from capabilities import CapabilityError
+from ._errors import InvalidConfigError
 
 Activation = Literal["silu", "gelu", "swiglu"]
 Backend = Literal["aiter", "reference"]
@@ -18,14 +18,6 @@ ACTIVATIONS: dict[str, str] = {"silu": "Silu", "gelu": "Gelu", "swiglu": "Swiglu
 BACKENDS: tuple[str, ...] = get_args(Backend)
 GATE_MODES: tuple[str, ...] = get_args(GateModeName)
 FALLBACKS: tuple[str, ...] = get_args(Fallback)
-
-
-class InvalidConfigError(CapabilityError, ValueError):
-    """A runner config field has a value outside its choices."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class AiterQuantType(str, enum.Enum):

@@ -11,9 +11,10 @@ from typing import Any, Literal, cast
 import torch
 
 import capabilities
-from capabilities import CapabilityReport, InvalidInputError, Support, UsageError
+from capabilities import CapabilityReport, Support, UsageError
 
-from ._config import ACTIVATIONS, AiterQuantType, InvalidConfigError, MoeRunnerConfig
+from ._config import ACTIVATIONS, AiterQuantType, MoeRunnerConfig
+from ._errors import InvalidConfigError, InvalidInputError
 from ._kernel import Kernel, aiter_kernel, reference_kernel, require_aiter
 from . import _no_combine
 from ._plan import PER_CALL, Plan, build_plan, check_config, config_kwargs, gate_per_call

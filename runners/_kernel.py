@@ -13,18 +13,17 @@ from typing import Any
 import torch
 
 import capabilities
-from capabilities import AiterIdentity, AiterStatus, CapabilityError, CapabilityReport
+from capabilities import CapabilityReport
+from capabilities.errors import unsupported_error
+from capabilities.model import AiterIdentity, AiterStatus
 
 from . import reference
+from ._errors import AiterUnavailableError
 
 REFERENCE_DISTRIBUTION = "aiter-capabilities reference"
 # Frames in this package are skipped when a warning names the caller's line.
 INTERNAL = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 _FALLBACK = "use MoeRunnerConfig(backend='reference') to run the plain-torch implementation"
-
-
-class AiterUnavailableError(CapabilityError, RuntimeError):
-    """``backend="aiter"`` was asked for, and no usable AITER kernel can be had."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,6 @@ def enum_member(kernel: Kernel, enum: str, member: str, *, requested_by: str) ->
         return getattr(holder, member)
     except AttributeError:
         detail = f"{name}: unsupported: the imported {enum} of {kernel.report.aiter.describe()} has no member {member}"
-        raise capabilities.unsupported_error(
+        raise unsupported_error(
             kernel.report, (name,), requested_by=requested_by, details={name: detail}
         ) from None

@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 import torch
 
-from capabilities import CapabilityReport, InvalidInputError, Support
+from capabilities import CapabilityReport, Support
 
 from ._config import AiterQuantType, MoeRunnerConfig
+from ._errors import InvalidInputError
 from ._types import AiterMoeQuantInfo
 
 Strategy = Literal["combined", "native", "emulated"]

@@ -13,16 +13,11 @@ from typing import Any
 import torch
 
 import capabilities
-from capabilities import (
-    CapabilityReport,
-    InvalidInputError,
-    InvalidKwargsError,
-    KwargCollisionError,
-    Support,
-    did_you_mean,
-)
+from capabilities import CapabilityReport, InvalidKwargsError, Support
+from capabilities.errors import did_you_mean, unsupported_error
 
 from . import _no_combine
+from ._errors import InvalidInputError, KwargCollisionError
 from ._config import ACTIVATIONS, AiterQuantType, MoeRunnerConfig
 from ._kernel import INTERNAL, Kernel, enum_member
 from ._no_combine import Strategy
@@ -91,7 +86,7 @@ def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
         feature = report.feature("no_combine")
         if feature.support is Support.SUPPORTED and feature.used is not True:
             told = "never reads it" if feature.used is False else "may not read it (that cannot be told from its source)"
-            raise capabilities.unsupported_error(
+            raise unsupported_error(
                 report,
                 ("no_combine",),
                 requested_by=requested_by,
@@ -190,7 +185,7 @@ def build_plan(
     strategy, why = _no_combine.choose(report, config, qi, qt)
     if strategy == "emulated" and config.fallback == "refuse":
         name = "no_combine"
-        raise capabilities.unsupported_error(
+        raise unsupported_error(
             report,
             (name,),
             requested_by="MoeRunnerConfig(no_combine=True, fallback='refuse')",

@@ -12,7 +12,7 @@ import pytest
 import capabilities
 from capabilities import InvalidCallError, InvalidKwargsError, UnsupportedFeatureError, UnverifiedFeatureWarning
 from capabilities._calls import CallShape, judge
-from capabilities._model import Parameter, ParameterKind
+from capabilities.model import Parameter, ParameterKind
 from capabilities.testing import write_package
 
 # How AITER binds the names servers use, one fake package holding every shape.

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 import capabilities
-from capabilities import AiterStatus, ParameterKind, Support
+from capabilities import AiterStatus, Support
+from capabilities.model import ParameterKind
 from capabilities._catalog import ENUMS, PARAMETERS
 from tests.conftest import HISTORY
 

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import capabilities
-from capabilities import AiterStatus, ParameterKind, Support
+from capabilities import AiterStatus, Support
+from capabilities.model import ParameterKind
 from capabilities.testing import forget_aiter, write_fake_aiter
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 import capabilities
-from capabilities import AiterStatus, ParameterKind, Support
+from capabilities import AiterStatus, Support
+from capabilities.model import ParameterKind
 
 # Shapes of fused_moe.py whose signature cannot be known without running it.
 AMBIGUOUS = {

@@ -1,9 +1,21 @@
-"""Errors of the project. Each subclasses the builtin a caller would catch."""
+"""The project's errors and warnings, and the one builder of the report's error.
+
+Each error subclasses :class:`CapabilityError` and the builtin a caller would
+catch (``NotImplementedError`` for an unsupported feature, ``TypeError`` for a
+call Python would refuse, ``ValueError``/``TypeError`` for misuse, ``KeyError``
+for an enum member the build lacks, ``RuntimeError`` for the rest).
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from .model import AiterStatus
+
+if TYPE_CHECKING:
+    from ._report import CapabilityReport
 
 
 class CapabilityError(Exception):
@@ -45,19 +57,6 @@ class InvalidKwargsError(InvalidCallError):
         super().__init__(message, function=function, version=version)
         self.kwargs = kwargs
         self.kwarg = kwargs[0] if kwargs else None
-
-
-class KwargCollisionError(CapabilityError, ValueError):
-    """A pass-through kwarg names an argument that the runner sets itself."""
-
-    def __init__(self, message: str, *, kwargs: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.kwargs = kwargs
-        self.kwarg = kwargs[0] if kwargs else None
-
-
-class InvalidInputError(CapabilityError, ValueError):
-    """A value handed to the runner has the wrong type, rank, size or dtype, or options clash."""
 
 
 class NotPrebuiltError(CapabilityError, RuntimeError):
@@ -102,3 +101,37 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     if not close:
         return ""
     return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+
+
+def explain(report: CapabilityReport, name: str) -> str:
+    """One line on why ``name`` is what it is in ``report``."""
+    feature = report.feature(name)
+    hint = "" if name in report.features else did_you_mean(name, report.features)
+    return f"{name}: {feature.support.value}: {feature.detail}{hint}"
+
+
+def unsupported_error(
+    report: CapabilityReport,
+    names: Iterable[str],
+    *,
+    requested_by: str | None = None,
+    fix: str | None = None,
+    details: Mapping[str, str] | None = None,
+) -> UnsupportedFeatureError:
+    """The error for features of ``report`` that are not supported: who asked, which
+    build, each feature and why, then the fix. ``details`` replaces a feature's line."""
+    ident = report.aiter
+    ordered = tuple(sorted(names))
+    lines = "\n".join("  " + ((details or {}).get(n) or explain(report, n)) for n in ordered)
+    where = f"{ident.describe()} ({ident.status.value}{', ' + ident.location if ident.location else ''})"
+    if ident.status is AiterStatus.IMPOSTOR:
+        fix = f"AMD's AITER is the distribution 'amd-aiter', and the 'aiter' installed here is another library: {ident.install_hint}"
+    elif ident.status is AiterStatus.ABSENT:
+        fix = f"install AMD's AITER: {ident.install_hint}"
+    elif fix is None and all(report.feature(n).source in ("kernel_inventory", "upstream_rule") for n in ordered):
+        fix = "run on a GPU architecture whose kernels cover them (or name it with --arch / probe(arch=...)), or stop requesting them"
+    elif fix is None:
+        fix = "install an AITER build that has them, or stop requesting them"
+    asked = f"{requested_by} needs " if requested_by else ""
+    message = f"{asked}{len(ordered)} feature(s) not supported by {where}:\n{lines}\nFix: {fix}."
+    return UnsupportedFeatureError(message, features=ordered, distribution=ident.distribution, version=ident.version)

@@ -7,6 +7,7 @@ report that holds it lives in ``_report``. Nothing here imports either.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -348,3 +349,29 @@ class Jit(Frozen):
     @property
     def prebuilt(self) -> tuple[str, ...]:
         return tuple(n for n, m in self.modules.items() if m.prebuilt)
+
+
+# --- what a name in the installed AITER is (capabilities.resolve) -----------------
+
+ResolutionStatus = Literal["resolved", "missing", "unknown"]
+ResolutionKind = Literal["function", "class", "module", "enum", "enum_member", "constant", "instance", "value"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a dotted name is: its kind, where it is defined, and how it is called."""
+
+    status: ResolutionStatus
+    kind: ResolutionKind | None
+    file: str | None  # relative to the folder holding aiter/
+    line: int | None
+    decorators: tuple[str, ...]
+    parameters: tuple[Parameter, ...] | None  # how a call binds (functions; classes: their __init__)
+    detail: str
+    note: str | None = None  # a fact beside an answer that stands, e.g. "the last definition wins"
+    asynchronous: bool = False  # an async def: a call returns a coroutine
+    kernel: Literal["jit", "tuned"] | None = None  # a Triton kernel; "tuned": autotune/heuristics fill parameters in
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
