@@ -4,6 +4,9 @@ distributions installed beside AITER: all measured in one run, as fresh processe
 - report: ``python -m capabilities --aiter-path DIR --json``.
 - floor: an interpreter that imports pydantic and parses (``ast.parse``) the files the
   probe must read, found by running the probe once (13 on the amd-aiter wheel).
+- model floor: the same, importing ``pydantic.BaseModel`` instead. pydantic 2 imports
+  lazily: ``import pydantic`` alone loads little of what any model needs, so this floor
+  is the one that holds pydantic's own cost.
 - import: what integrations do without us, ``from aiter.fused_moe import fused_moe;
   inspect.signature(fused_moe)`` (on a host without ROCm it fails after the import).
 - distributions: the report on a site folder holding AITER and 30, then 330, other
@@ -31,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 IMPORT = "import inspect\nfrom aiter.fused_moe import fused_moe\ninspect.signature(fused_moe)\n"
-FLOOR = "import ast, sys, pydantic\nfor f in sys.argv[1:]:\n    ast.parse(open(f, 'rb').read())\n"
+PARSE = "for f in sys.argv[1:]:\n    ast.parse(open(f, 'rb').read())\n"
+FLOOR = "import ast, sys, pydantic\n" + PARSE
+MODEL_FLOOR = "import ast, sys\nfrom pydantic import BaseModel\n" + PARSE
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -93,6 +98,7 @@ def main() -> int:
         commands = {
             "report": [python, "-m", "capabilities", "--aiter-path", str(args.aiter_root), "--json"],
             "floor": [python, "-c", FLOOR, *files],
+            "model floor": [python, "-c", MODEL_FLOOR, *files],
             "import": [python, "-c", IMPORT],
             "30 dists": [python, "-m", "capabilities", "--aiter-path", str(few), "--json"],
             "330 dists": [python, "-m", "capabilities", "--aiter-path", str(many), "--json"],
@@ -113,8 +119,9 @@ def main() -> int:
     cmed = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"runs: {args.runs}; the floor parses the {len(files)} files the probe reads")
     for k in commands:
-        print(f"{k:<10} wall median {med[k]:.3f} s (min {min(wall[k]):.3f})   cpu median {cmed[k]:.3f} s")
+        print(f"{k:<11} wall median {med[k]:.3f} s (min {min(wall[k]):.3f})   cpu median {cmed[k]:.3f} s")
     print(f"report / floor           = {med['report'] / med['floor']:.2f}  (wall)")
+    print(f"report / model floor     = {med['report'] / med['model floor']:.2f}  (wall)")
     print(f"import / report          = {med['import'] / med['report']:.1f}x")
     print(f"330 dists / 30 dists     = {cmed['330 dists'] / cmed['30 dists']:.3f}  (cpu)")
     return 0

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
+import functools
 import importlib.machinery
 import importlib.util
 import json
@@ -331,7 +332,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _record_entries(raw: bytes, rel: str) -> dict[str, str]:
-    """The RECORD rows under ``rel`` (``{path: hash}``), parsing only the rows that can match."""
+    """The RECORD rows under ``rel`` (``{path: hash}``)."""
     out: dict[str, str] = {}
     prefix = rel + "/"
     for line in raw.decode("utf-8", "replace").splitlines():
@@ -340,6 +341,12 @@ def _record_entries(raw: bytes, rel: str) -> dict[str, str]:
         if path == rel or path.startswith(prefix):
             out[path] = rest.partition(",")[0]
     return out
+
+
+def _count_rows(raw: bytes, rel: str) -> int:
+    """How many RECORD rows lie under ``rel``: a byte count, no parsing."""
+    token = (rel + "/").encode("utf-8", "surrogateescape")
+    return sum(raw.count(b"\n" + q + token) + raw.startswith(q + token) for q in (b"", b'"'))
 
 
 def _mentions(raw: bytes, rel: str) -> bool:
@@ -352,7 +359,13 @@ def _mentions(raw: bytes, rel: str) -> bool:
 class _Claim:
     dist: _Dist
     evidence: str
-    record: dict[str, str]  # the rows under the package, for the hash check
+    raw: bytes = b""  # its RECORD
+    rel: str = ""  # the package as its RECORD names it
+
+    @functools.cached_property
+    def record(self) -> dict[str, str]:
+        """The rows under the package, parsed only where two RECORDs claim one folder."""
+        return _record_entries(self.raw, self.rel) if self.rel else {}
 
 
 def _owner_by_files(d: _Dist, spots: list[tuple[Path, str]], problems: list[str]) -> _Claim | None:
@@ -363,22 +376,21 @@ def _owner_by_files(d: _Dist, spots: list[tuple[Path, str]], problems: list[str]
             return None
         for base, rel in spots:
             if base == d.base and _mentions(raw, rel):
-                rows = _record_entries(raw, rel)
+                rows = _count_rows(raw, rel)
                 if rows:
-                    return _Claim(d, f"its RECORD lists {len(rows)} file(s) under {rel}/", rows)
+                    return _Claim(d, f"its RECORD lists {rows} file(s) under {rel}/", raw, rel)
     elif d.kind == "egg-info" and d.path.is_dir():
         raw = d.read("installed-files.txt", problems)  # paths relative to the egg-info folder
         for base, rel in spots:
             if raw is not None and base == d.base and _mentions(raw.replace(b"../", b""), rel):
-                return _Claim(d, f"its installed-files.txt lists files under {rel}/", {})
+                return _Claim(d, f"its installed-files.txt lists files under {rel}/")
     return None
 
 
 def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | None:
     """``d`` owns the package if it is an editable or develop install pointing at it."""
     if d.kind == "egg-link":
-        raw = d.read("", problems) if False else None  # an egg-link is a file, read below
-        try:
+        try:  # an egg-link is a file, not a folder of metadata
             raw = d.path.read_bytes()
         except OSError as exc:
             problems.append(f"{d.path} cannot be read: {type(exc).__name__}: {exc.strerror or exc}")
@@ -394,7 +406,7 @@ def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | Non
             egg = _Dist(info, project, "egg-info")
             top = (egg.read("top_level.txt", problems) or b"").decode("utf-8", "replace").split()
             if MODULE in top and egg.named(problems):
-                return _Claim(egg, f"a legacy develop install: {d.path.name} in {d.base} points at {project}, whose {info.name} names 'aiter'", {})
+                return _Claim(egg, f"a legacy develop install: {d.path.name} in {d.base} points at {project}, whose {info.name} names 'aiter'")
         return None
     if d.kind != "dist-info":
         return None
@@ -407,7 +419,7 @@ def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | Non
         if name.startswith("__editable__") and name.endswith("_finder.py"):
             target = _editable_mapping(d.base / entry, problems).get(MODULE)
             if target is not None and _resolve(Path(target)) == real:
-                return _Claim(d, f"its editable finder {name} maps 'aiter' to {target}", {})
+                return _Claim(d, f"its editable finder {name} maps 'aiter' to {target}")
     raw = d.read("direct_url.json", problems)  # pip writes one for every editable install
     if not raw:
         return None
@@ -421,7 +433,7 @@ def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | Non
     if editable and url.scheme == "file":
         root = _resolve(Path(unquote(url.path)))
         if _inside(real, root):
-            return _Claim(d, f"its direct_url.json records an editable install of {root}", {})
+            return _Claim(d, f"its direct_url.json records an editable install of {root}")
     return None
 
 
