@@ -420,11 +420,11 @@ def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | Non
             target = _editable_mapping(d.base / entry, problems).get(MODULE)
             if target is not None and _resolve(Path(target)) == real:
                 return _Claim(d, f"its editable finder {name} maps 'aiter' to {target}")
-    raw = d.read("direct_url.json", problems)  # pip writes one for every editable install
-    if not raw:
+    direct = d.read("direct_url.json", problems)  # pip writes one for every editable install
+    if not direct:
         return None
     try:
-        data = json.loads(raw)
+        data = json.loads(direct)
         editable = bool(data.get("dir_info", {}).get("editable"))
         url = urlparse(str(data.get("url", "")))
     except (ValueError, AttributeError) as exc:
