@@ -22,6 +22,15 @@ set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 settings.register_profile("no-database", database=None)
 settings.load_profile("no-database")
 
+# No bytecode is written into the repository. This process writes none (it still reads
+# the installed packages' own); the children it starts (each CLI test is a fresh
+# interpreter) share one cache in a temporary folder, so they compile the project once.
+sys.dont_write_bytecode = True
+_PYCACHE = tempfile.mkdtemp(prefix="capabilities-pycache-")
+atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
+os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 pytest_plugins = ["capabilities.testing"]
 
 DATA = Path(__file__).parent / "data"

@@ -45,6 +45,7 @@ def _run_ranks(tmp_path: Path, specs: list[dict[str, Any]]) -> tuple[list[dict[s
     return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(len(specs))], elapsed
 
 
+@pytest.mark.slow  # process groups of fresh interpreters
 def test_three_ranks_one_lacking_no_combine(tmp_path: Path) -> None:
     specs = [
         {"params": WITH_NO_COMBINE, "version": "0.1.21.dev1"},
@@ -77,6 +78,7 @@ def test_three_ranks_one_lacking_no_combine(tmp_path: Path) -> None:
     assert "rank 2 (amd-aiter 0.1.20.post1)" in errors[0]["message"]
 
 
+@pytest.mark.slow  # process groups of fresh interpreters
 def test_a_rank_that_fails_before_the_exchange_fails_every_rank_alike(tmp_path: Path) -> None:
     specs = [
         {"params": LATEST, "version": "0.1.20.post1"},
@@ -89,6 +91,7 @@ def test_a_rank_that_fails_before_the_exchange_fails_every_rank_alike(tmp_path: 
     assert "rank 1: OSError: [Errno 5] Input/output error" in errors[0]["message"]
 
 
+@pytest.mark.slow  # process groups of fresh interpreters
 def test_equal_builds_agree_silently(tmp_path: Path) -> None:
     specs = [{"params": WITH_NO_COMBINE, "version": "0.1.21.dev1"}] * 3
     results, _ = _run_ranks(tmp_path, specs)

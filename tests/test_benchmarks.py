@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # each runs a benchmark script in a fresh interpreter
+
 
 @pytest.mark.parametrize("flags", [[], ["--no-combine"]])
 def test_dispatch_benchmark_runs(flags: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +130,11 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_import_runs_in_a_child_with_a_time_limit(fake_aiter: Any) -> None:
     fake = fake_aiter()
     (fake.package / "__init__.py").write_text("import time\ntime.sleep(60)\n")
-    code, out, _ = _run("--json", "--import", "--timeout", "1.5")
+    code, out, _ = _run("--json", "--import", "--timeout", "0.5")
     data = json.loads(out)
     assert code == 0
     assert data["aiter"]["status"] == "import_failed"
-    assert "did not finish within 1.5 s" in data["aiter"]["import_error"]
+    assert "did not finish within 0.5 s" in data["aiter"]["import_error"]
 
 
 def test_aiter_path(tmp_path: Path) -> None:
@@ -162,7 +163,7 @@ def test_default_report_imports_neither_torch_nor_aiter(tmp_path: Path) -> None:
     import sys
 
     env_path = f"{tmp_path}:{Path(__file__).parent.parent}"
-    done = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": env_path}, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": env_path, "PYTHONPYCACHEPREFIX": os.environ["PYTHONPYCACHEPREFIX"]}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 

@@ -141,6 +141,7 @@ def test_the_strategy_is_visible(fake_aiter: Any, caplog: pytest.LogCaptureFixtu
     assert len(said) == 1 and said[0].getMessage().startswith("no_combine is emulated: ")
 
 
+@pytest.mark.slow  # torch.compile
 def test_emulated_compiles_with_fullgraph(fake_aiter: Any) -> None:
     fake_aiter(fused_moe_source=WITHOUT)
     runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))

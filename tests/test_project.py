@@ -20,9 +20,9 @@ def test_readme_gives_two_fresh_machine_commands_first() -> None:
     assert all(c in head for c in commands)
 
 
-def test_ci_runs_the_readme_test_command_then_mypy() -> None:
+def test_ci_runs_the_readme_test_command_the_slow_tests_then_mypy() -> None:
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd ", "export "))]
-    assert ci == [_commands()[1], ".venv/bin/python -m mypy --cache-dir=/dev/null"]
+    assert ci == [_commands()[1], ".venv/bin/python -m pytest -m slow", ".venv/bin/python -m mypy --cache-dir=/dev/null"]
 
 
 def test_optional_extra_names_amd_aiter_never_aiter() -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DATA, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 # amd-aiter 0.1.7.post2.dev18 is cut from v0.1.7.post2: its fused_moe, read by hand.
 AMD_PARAMS = [

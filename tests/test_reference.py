@@ -166,6 +166,7 @@ class _MoeLayer(torch.nn.Module):
 
 # Tracing is what fullgraph checks (a graph break raises), so the eager backend is enough;
 # one case goes through inductor to show the real compiler takes the graph too.
+@pytest.mark.slow  # torch.compile
 @pytest.mark.parametrize(("no_combine", "backend"), [(False, "inductor"), (True, "eager")])
 def test_run_compiles_with_fullgraph_and_matches_eager(no_combine: bool, backend: str) -> None:
     torch._dynamo.reset()
