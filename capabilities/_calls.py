@@ -61,7 +61,7 @@ class Verdict:
     unexpected: tuple[str, ...] = ()  # keywords the function does not take
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
@@ -106,9 +106,9 @@ def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdic
     only_maybe = [p.name for p in params if p.default is None and p.name in shape.maybe and p.name not in by_position and p.name not in shape.keywords]
     open_ended = shape.star_args or shape.star_kwargs
     if missing_pos and not open_ended:
-        return Verdict("fails", f"{short}() missing {_plural(len(missing_pos), 'required positional argument')}: {_names(missing_pos)}")
+        return Verdict("fails", f"{short}() missing {plural(len(missing_pos), 'required positional argument')}: {_names(missing_pos)}")
     if missing_kw and not shape.star_kwargs:
-        return Verdict("fails", f"{short}() missing {_plural(len(missing_kw), 'required keyword-only argument')}: {_names(missing_kw)}")
+        return Verdict("fails", f"{short}() missing {plural(len(missing_kw), 'required keyword-only argument')}: {_names(missing_kw)}")
     if shape.star_kwargs:
         return Verdict("unknown", "the keys of its **mapping cannot be read, so what they bind cannot be told")
     if only_maybe:

@@ -25,7 +25,7 @@ import importlib.util
 import os
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -160,7 +160,7 @@ class Parsed:
         return self._full
 
     def statements(
-        self, pattern: re.Pattern[str] | Words | None = None, *, members: bool = False, binding: str | None = None
+        self, pattern: re.Pattern[str] | Words | Offsets | None = None, *, members: bool = False, binding: str | None = None
     ) -> list[ast.stmt]:
         """The top-level statements whose text matches ``pattern`` (None: all), in order,
         with their real line numbers. With ``members``, a class is parsed with only the
@@ -318,6 +318,17 @@ class Words:
             yield from _STAR_IMPORT.finditer(source)
 
 
+class Offsets:
+    """Matches found beforehand, as offsets: quacks like the part of ``re.Pattern`` that
+    :meth:`Parsed.statements` uses, so a caller can find them once and ask many times."""
+
+    def __init__(self, offsets: Iterable[int]) -> None:
+        self.offsets = tuple(offsets)
+
+    def finditer(self, source: str) -> Iterator[_Hit]:
+        return (_Hit(i) for i in self.offsets)
+
+
 @dataclass(frozen=True)
 class _Hit:
     at: int
@@ -329,7 +340,7 @@ class _Hit:
 _STAR_IMPORT = re.compile(r"import[ \t(]*\*")
 
 
-def _matches(pattern: re.Pattern[str] | Words, source: str) -> Iterator[Any]:
+def _matches(pattern: re.Pattern[str] | Words | Offsets, source: str) -> Iterator[Any]:
     return pattern.finditer(source)
 
 
