@@ -157,7 +157,7 @@ class Output:
             return EXIT_OK  # `| head`: the reader has what it wanted
         except OSError as exc:
             self._silence(self.out)
-            self.error(f"cannot write the report: {exc.strerror or exc}")
+            self.error(f"cannot write the output: {exc.strerror or exc}")
             return EXIT_OUTPUT
         return None
 

@@ -208,7 +208,7 @@ def test_a_full_disk_is_exit_3_and_a_gate_keeps_exit_1(fake_aiter: Any) -> None:
     with open("/dev/full", "w") as full:
         done = subprocess.run([sys.executable, "-m", "capabilities"], stdout=full, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(fake.root)])})  # fmt: skip
-        assert done.returncode == 3 and "cannot write the report: No space left on device" in done.stderr
+        assert done.returncode == 3 and "cannot write the output: No space left on device" in done.stderr
         assert "Traceback" not in done.stderr
         gate = subprocess.run([sys.executable, "-m", "capabilities", "--require", "no_combine"], stdout=full, stderr=subprocess.PIPE,
                               text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(fake.root)])})  # fmt: skip
