@@ -28,7 +28,6 @@ _HOME = {
     "clear_cache": "_registry",
     "report_for": "_report",
     "CapabilityReport": "_report",
-    "SCHEMA_VERSION": "_report",
     # gate a request
     "require": "_gate",
     "gate": "_gate",
@@ -36,18 +35,14 @@ _HOME = {
     # any AITER name and call
     "check_call": "_calls",
     "bind": "_calls",
-    "resolve": "_calls",
     "enum_value": "_calls",
     # many ranks
     "agree": "_agree",
     "Agreement": "_agree",
-    "FeatureDifference": "_agree",
-    "RankAnswer": "_agree",
     # the answers
     "Feature": "model",
     "Support": "model",
     "AiterStatus": "model",
-    "Resolution": "model",
     # errors and warnings
     "CapabilityError": "errors",
     "UnsupportedFeatureError": "errors",
@@ -61,7 +56,7 @@ _HOME = {
     "IgnoredOptionWarning": "errors",
 }
 
-__all__ = ["__version__", *_HOME]
+__all__ = list(_HOME)  # and __version__, which is no API to import
 
 
 def __getattr__(name: str) -> Any:
@@ -79,19 +74,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what mypy sees: the same names, imported eagerly
     from ._agree import Agreement as Agreement
-    from ._agree import FeatureDifference as FeatureDifference
-    from ._agree import RankAnswer as RankAnswer
     from ._agree import agree as agree
     from ._calls import bind as bind
     from ._calls import check_call as check_call
     from ._calls import enum_value as enum_value
-    from ._calls import resolve as resolve
     from ._gate import gate as gate
     from ._gate import require as require
     from ._gate import require_prebuilt as require_prebuilt
     from ._registry import clear_cache as clear_cache
     from ._registry import probe as probe
-    from ._report import SCHEMA_VERSION as SCHEMA_VERSION
     from ._report import CapabilityReport as CapabilityReport
     from ._report import report_for as report_for
     from .errors import AgreementError as AgreementError
@@ -106,5 +97,4 @@ if TYPE_CHECKING:  # what mypy sees: the same names, imported eagerly
     from .errors import UsageError as UsageError
     from .model import AiterStatus as AiterStatus
     from .model import Feature as Feature
-    from .model import Resolution as Resolution
     from .model import Support as Support

@@ -14,7 +14,7 @@ from typing import Any
 import pydantic
 
 from .errors import AgreementError, UsageError
-from .model import AiterIdentity, AiterStatus, Archs, Feature, Frozen, FusedMoe, Support
+from .model import AiterIdentity, AiterStatus, Archs, Feature, FeatureDifference, Frozen, FusedMoe, RankAnswer, Support
 from ._registry import probe
 from ._report import CapabilityReport
 
@@ -26,24 +26,6 @@ _STATUS_ORDER = (
     AiterStatus.IMPORT_FAILED,
     AiterStatus.AVAILABLE,
 )
-
-
-class RankAnswer(Frozen):
-    """One rank's answer about one feature, with the build it has."""
-
-    rank: int
-    support: Support
-    distribution: str | None
-    version: str | None
-    archs: tuple[str, ...]  # the architectures that rank checks requests for
-    detail: str
-
-
-class FeatureDifference(Frozen):
-    """A feature the ranks answer differently, with every rank's answer."""
-
-    feature: str
-    answers: tuple[RankAnswer, ...]
 
 
 class Agreement(Frozen):

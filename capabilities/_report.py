@@ -93,6 +93,14 @@ class CapabilityReport(Frozen):
     def support(self, name: str) -> Support:
         return self.feature(name).support
 
+    def resolve(self, name: str) -> Resolution:
+        """What the dotted AITER name ``name`` is in the files this report was read from:
+        a function's signature, or the kind of a class, enum member, module or constant;
+        ``unknown`` with why where the files cannot tell. Any name, not only the catalogue."""
+        from ._calls import resolve
+
+        return resolve(name, report=self)
+
 
 def _resolved(report: CapabilityReport, name: str) -> Resolution | None:
     """``name`` resolved against the files the report was made from (None: not at hand)."""

@@ -351,7 +351,28 @@ class Jit(Frozen):
         return tuple(n for n, m in self.modules.items() if m.prebuilt)
 
 
-# --- what a name in the installed AITER is (capabilities.resolve) -----------------
+# --- what the ranks of a process group answer (capabilities.agree) ----------------
+
+
+class RankAnswer(Frozen):
+    """One rank's answer about one feature, with the build it has."""
+
+    rank: int
+    support: Support
+    distribution: str | None
+    version: str | None
+    archs: tuple[str, ...]  # the architectures that rank checks requests for
+    detail: str
+
+
+class FeatureDifference(Frozen):
+    """A feature the ranks answer differently, with every rank's answer."""
+
+    feature: str
+    answers: tuple[RankAnswer, ...]
+
+
+# --- what a name in the installed AITER is (CapabilityReport.resolve) -----------------
 
 ResolutionStatus = Literal["resolved", "missing", "unknown"]
 ResolutionKind = Literal["function", "class", "module", "enum", "enum_member", "constant", "instance", "value"]

@@ -143,18 +143,21 @@ class AiterRunnerCore:
                 merged[name] = value
         return merged
 
-    def describe(self) -> dict[str, Offer]:
+    def offers(self) -> dict[str, Offer]:
         """For each runner option, how this build serves it: ``native``, ``emulated``,
-        ``unsupported`` or ``unknown``, with why (checked for the report's archs)."""
+        ``unsupported`` or ``unknown``, with why (checked for the report's archs).
+        ``no_combine`` is ``native`` only where the build honours it; even then a request
+        outside its limits (e.g. fp32 weights) is emulated, which each plan's ``strategy``
+        says."""
         report = self._kernel.report
         out: dict[str, Offer] = {}
-        native = report.support("no_combine") is Support.SUPPORTED
-        if native:
+        why_not = _no_combine.native_reason(report)
+        if why_not is None:
             nc = Offer("native", f"inside the limits; emulated outside them ({_no_combine.NATIVE_LIMITS})")
         elif self.config.fallback == "emulate":
-            nc = Offer("emulated", "the build's fused_moe has no no_combine; each route goes through the same fused kernel as its own row")
+            nc = Offer("emulated", f"{why_not}; each route goes through the same fused kernel as its own row")
         else:
-            nc = Offer("unsupported", f"the build's fused_moe has no no_combine and fallback='refuse': {report.feature('no_combine').detail}")
+            nc = Offer("unsupported", f"{why_not}, and fallback='refuse'")
         out["no_combine"] = nc
         features = {f"activation={a}": f"ActivationType.{m}" for a, m in ACTIVATIONS.items()}
         features |= {f"quant_type={q.name}": f"QuantType.{q.value}" for q in AiterQuantType}
@@ -171,7 +174,10 @@ class AiterRunnerCore:
         return out
 
     def __repr__(self) -> str:
-        nc = f", no_combine={self.describe()['no_combine'].how}" if self.config.no_combine else ""
+        nc = ""
+        if self.config.no_combine:
+            seen = sorted({p.strategy for per_info in self._plans.values() for p in per_info.values()})
+            nc = f", no_combine={'/'.join(seen)} (the plans so far)" if seen else f", no_combine={self.offers()['no_combine'].how} (no plan yet)"
         return f"AiterRunnerCore({self.config!r}, kernel={self._kernel.report.aiter.describe()}{nc})"
 
 

@@ -53,25 +53,31 @@ def outside_native_limits(qi: AiterMoeQuantInfo, quant_type: AiterQuantType) -> 
     return out
 
 
+def native_reason(report: CapabilityReport) -> str | None:
+    """None where the build serves no_combine natively (inside its limits); else why not."""
+    feature = report.feature("no_combine")
+    if feature.support is not Support.SUPPORTED:
+        return f"{report.aiter.describe()}'s fused_moe has no no_combine ({feature.support.value})"
+    if feature.used is not True:
+        # Accepted is not honoured: a body that never reads it returns [M, hidden].
+        told = "never reads it" if feature.used is False else "may not read it (that cannot be told from its source)"
+        return f"{report.aiter.describe()}'s fused_moe accepts no_combine but its body {told}"
+    return None
+
+
 def choose(
     report: CapabilityReport, config: MoeRunnerConfig, qi: AiterMoeQuantInfo, quant_type: AiterQuantType
 ) -> tuple[Strategy, str]:
     """The strategy for one plan, and why; raises nothing (refusals are the caller's)."""
     if not config.no_combine:
         return "combined", "no_combine is not asked for"
+    why_not = native_reason(report)
+    if why_not is not None:
+        return "emulated", why_not
     outside = outside_native_limits(qi, quant_type)
-    feature = report.feature("no_combine")
-    if feature.support is Support.SUPPORTED and feature.used is not True:
-        # Accepted is not honoured: a body that never reads it returns [M, hidden].
-        told = "never reads it" if feature.used is False else "may not read it (that cannot be told from its source)"
-        return "emulated", f"{report.aiter.describe()}'s fused_moe accepts no_combine but its body {told}"
-    if feature.support is Support.SUPPORTED:
-        if not outside:
-            return "native", f"{report.aiter.describe()}'s fused_moe takes no_combine and the request is inside {NATIVE_LIMITS}"
-        why = f"outside the native limits ({', '.join(outside)}): {NATIVE_LIMITS}"
-    else:
-        why = f"{report.aiter.describe()}'s fused_moe has no no_combine ({feature.support.value})"
-    return "emulated", why
+    if not outside:
+        return "native", f"{report.aiter.describe()}'s fused_moe takes no_combine and the request is inside {NATIVE_LIMITS}"
+    return "emulated", f"outside the native limits ({', '.join(outside)}): {NATIVE_LIMITS}"
 
 
 # fused_moe keywords that say nothing per token, so the expanded call takes them as they are.

@@ -31,7 +31,7 @@ atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
 os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-pytest_plugins = ["capabilities.testing"]
+pytest_plugins = ["capabilities.testing.fixtures"]
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

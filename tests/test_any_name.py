@@ -153,7 +153,7 @@ def report(tree: Path) -> capabilities.CapabilityReport:
     ],
 )
 def test_the_names_aiter_really_defines_resolve(report: Any, name: str, kind: str, params: list[str] | None) -> None:
-    r = capabilities.resolve(name, report=report)
+    r = report.resolve(name)
     assert (r.status, r.kind) == ("resolved", kind), r.detail
     if params is not None:
         assert [p.name for p in r.parameters or ()] == params
@@ -171,7 +171,7 @@ def test_the_names_aiter_really_defines_resolve(report: Any, name: str, kind: st
     ],
 )
 def test_what_cannot_resolve_says_why(report: Any, name: str, status: str, said: str) -> None:
-    r = capabilities.resolve(name, report=report)
+    r = report.resolve(name)
     assert r.status == status and said in r.detail, r.detail
 
 
@@ -193,7 +193,7 @@ def test_each_module_is_read_at_most_once_per_probe(tree: Path, monkeypatch: pyt
     for _ in range(2):
         for name in ("aiter.topk_softmax", "aiter.tuned_gemm.tgemm.mm", "aiter.QuantType.per_1x128", "aiter.mla.mla_decode_fwd",
                      "aiter.qr_get_handle", "aiter.dtypes.fp8", "aiter.ops.triton.fused_fp8_quant.fused_rms_fp8_group_quant"):  # fmt: skip
-            capabilities.resolve(name, report=report)
+            report.resolve(name)
     assert reads and max(reads.values()) == 1, reads
 
 

@@ -280,7 +280,7 @@ def test_an_aiter_path_another_user_cannot_read(tmp_path: Path) -> None:
         (lambda r: capabilities.probe(timeout=float("nan")), "probe\\(timeout=...\\) must be a positive number"),
         (lambda r: capabilities.probe(aiter_path=""), "aiter_path must name a folder"),
         (lambda r: capabilities.probe(runtime="yes"), "probe\\(runtime=...\\) must be True or False"),  # type: ignore[arg-type]
-        (lambda r: capabilities.resolve(3, report=r), "an AITER name is a str"),  # type: ignore[arg-type]
+        (lambda r: r.resolve(3), "an AITER name is a str"),  # type: ignore[arg-type]
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )

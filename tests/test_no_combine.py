@@ -131,7 +131,7 @@ def test_the_strategy_is_visible(fake_aiter: Any, caplog: pytest.LogCaptureFixtu
     fake_aiter(fused_moe_source=WITHOUT)
     runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True))
     assert "no_combine=emulated" in repr(runner)
-    offers = runner.describe()
+    offers = runner.offers()
     assert offers["no_combine"].how == "emulated"
     assert offers["quant_type=PER_1X32"].how == "native" and offers["gate_mode"].how == "unsupported"
     with caplog.at_level(logging.INFO, logger="runners"):

@@ -74,3 +74,12 @@ def test_runners_use_only_public_capabilities_names() -> None:
                 assert not any(part.startswith("_") for part in node.module.split(".")), (path.name, node.module)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "capabilities":
                 assert not node.attr.startswith("_"), (path.name, node.attr)
+
+
+def test_the_fake_writers_import_without_pytest() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, capabilities.testing, runners; print('pytest' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.strip() == "False"

@@ -3,30 +3,27 @@
 A fake is a folder holding an ``aiter/`` package (``__init__.py`` with the
 enums, ``fused_moe.py`` with the signature and body you give), optionally an
 ``amd_aiter-X.dist-info`` and AITER's enum header, so the metadata, static and
-runtime probes all see the same thing. Use the pytest fixture with::
+runtime probes all see the same thing. The writers here need nothing but the
+standard library (a benchmark or a script can use them); the pytest fixtures are
+in :mod:`capabilities.testing.fixtures`::
 
-    pytest_plugins = ["capabilities.testing"]
+    pytest_plugins = ["capabilities.testing.fixtures"]
 
     def test_x(fake_aiter):
         fake_aiter(params=[("hidden_states", None), ("no_combine", "False")])
-
-This module needs pytest.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import pytest
-
-from ._registry import clear_cache
+from .._registry import clear_cache
 
 __all__ = [
     "DEFAULT_ENUMS",
@@ -266,39 +263,3 @@ def forget_aiter() -> None:
     for name in [m for m in sys.modules if m == "aiter" or m.startswith("aiter.")]:
         del sys.modules[name]
     clear_cache()
-
-
-@pytest.fixture
-def fake_aiter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., FakeAiter]]:
-    """A factory: ``fake_aiter(**write_fake_aiter_kwargs)`` writes a fake, puts it
-    first on ``sys.path`` and resets the registry; ``fake_aiter(impostor=True)``
-    writes PyPI's unrelated ``aiter`` instead. Undone after the test."""
-    counter = itertools.count()
-
-    def make(*, impostor: bool = False, **kwargs: object) -> FakeAiter:
-        root = tmp_path / f"fake-aiter-{next(counter)}"
-        fake = write_async_iterator_aiter(root) if impostor else write_fake_aiter(root, **kwargs)  # type: ignore[arg-type]
-        monkeypatch.syspath_prepend(str(fake.root))
-        forget_aiter()
-        return fake
-
-    forget_aiter()
-    yield make
-    forget_aiter()
-
-
-@pytest.fixture
-def fake_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
-    """A factory: ``fake_sysfs([(90402, 304)])`` writes a KFD topology, points
-    CAPABILITIES_SYSFS_ROOT at it and clears the visibility variables and the registry."""
-    counter = itertools.count()
-
-    def make(gpus: Sequence[tuple[int, int]], **kwargs: int) -> Path:
-        root = write_fake_sysfs(tmp_path / f"sysfs-{next(counter)}", gpus, **kwargs)
-        monkeypatch.setenv("CAPABILITIES_SYSFS_ROOT", str(root))
-        for name in ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"):
-            monkeypatch.delenv(name, raising=False)
-        clear_cache()
-        return root
-
-    return make
