@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._catalog import is_stub_name
 from ._entry_catalog import ENTRY_POINTS
 from .errors import (
     IgnoredOptionWarning,
@@ -33,7 +34,6 @@ from .model import Parameter, ParameterKind, Resolution, Support
 from ._registry import resolver_for
 from ._report import CapabilityReport
 
-_STUB_PREFIX = "arg"
 Answer = Literal["ok", "fails", "unknown"]
 
 
@@ -315,7 +315,7 @@ def _call_error(
             f = report.feature(_feature(short, k)) if dotted in ENTRY_POINTS else None
             detail = f.detail if f is not None and f.support is Support.UNSUPPORTED else f"not a parameter of {short} in {build}"
             lines.append(f"  {k}: {detail}{did_you_mean(k, accepted)}")
-        stub = params and all(p.name.startswith(_STUB_PREFIX) and p.name[3:].isdigit() for p in params if p.kind is not ParameterKind.VAR_KEYWORD)
+        stub = params and all(is_stub_name(p.name) for p in params if p.kind is not ParameterKind.VAR_KEYWORD)
         hint = (
             f"This release names its parameters {', '.join(p.name for p in params)}: a stub, so pass them by position."
             if stub

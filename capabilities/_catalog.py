@@ -1,87 +1,79 @@
-"""The features we know of, with the first AITER release that had each.
+"""The features the report lists by default, with the releases that had each.
 
-Data from AITER's public release history. "First" is the lowest version (PEP
-440 order, not tagging order: tags are cut from several branches) of a release
-tag that has it. A release is only a hint for a reader (where to upgrade to);
-it never decides ``supported``.
+Derived from the generated catalog (``_entry_catalog``, built from AITER's release
+history by ``tools/aiter_history.py``): ``fused_moe``'s parameters and the members of
+the enums it takes. Only what no release tag holds is written here. A release is only
+a hint for a reader (where to upgrade to, or that a name is gone); it never decides
+``supported``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._entry_catalog import ENTRY_POINTS, ENUM_MEMBERS, LATEST_RELEASE
+
+FUSED_MOE = "aiter.fused_moe.fused_moe"
+# fused_moe parameters in no release tag and not on AITER main either.
+_UNRELEASED = {"no_combine": "in no release; pull-request builds only, ROCm/aiter#3361"}
+# The enums fused_moe takes, whose members the report lists.
+_FUSED_MOE_ENUMS = ("ActivationType", "QuantType")
+
 
 @dataclass(frozen=True)
 class Known:
     name: str
-    first: str  # first release tag, or a phrase where no release has it
+    first: str  # first release tag; "HEAD" (AITER main only); or a phrase where no release has it
+    last: str | None = None  # last release that has it (HEAD: main still has it)
+
+    @property
+    def removed(self) -> bool:
+        """Gone from the latest release and from main: only older releases (or a stub) had it."""
+        return self.last is not None and self.last not in ("HEAD", LATEST_RELEASE)
+
+    def _releases(self) -> str:
+        return f"{self.first}…{self.last}" if self.first != self.last else f"{self.first} only"
+
+    def hint(self) -> str:
+        """Where the name stands in AITER's history, to follow a detail's first clause."""
+        if self.removed:
+            return f": removed after {self.last} (present in {self._releases()})"
+        if self.first == "HEAD":
+            return " (first in AITER main, after the last release)"
+        return f" (first released in {self.first})" if self.first.startswith("v") else f" ({self.first})"
+
+    def fix(self) -> str:
+        """What to do about a build that lacks it."""
+        if self.removed:
+            return f"later releases dropped it: stop passing it, or pin AITER {self._releases()}"
+        if self.first == "HEAD":
+            return "install AITER built from main"
+        return "install an AITER build that has it"
 
 
-_NO_COMBINE = "in no release; pull-request builds only, ROCm/aiter#3361"
-
-PARAMETERS: tuple[Known, ...] = (
-    *(
-        Known(name, "v0.1.1")
-        for name in (
-            "hidden_states",
-            "w1",
-            "w2",
-            "topk_weight",
-            "topk_ids",
-            "expert_mask",
-            "activation",
-            "quant_type",
-            "doweight_stage1",
-            "w1_scale",
-            "w2_scale",
-            "a1_scale",
-            "a2_scale",
-            "block_size_M",
-        )
-    ),
-    Known("num_local_tokens", "v0.1.4"),
-    Known("dtype", "v0.1.4"),
-    Known("moe_sorting_dispatch_policy", "v0.1.5"),
-    Known("hidden_pad", "v0.1.6.post2"),
-    Known("intermediate_pad", "v0.1.6.post2"),
-    Known("bias1", "v0.1.6.post2"),
-    Known("bias2", "v0.1.6.post2"),
-    Known("splitk", "v0.1.9"),
-    Known("swiglu_limit", "v0.1.14-rc0"),
-    Known("gate_mode", "v0.1.14-rc0"),
-    Known("beta", "v0.1.19"),
-    Known("linear_beta", "v0.1.19"),
-    Known("shared_w1", "v0.1.19.post1"),
-    Known("shared_w2", "v0.1.19.post1"),
-    Known("shared_w1_scale", "v0.1.19.post1"),
-    Known("shared_w2_scale", "v0.1.19.post1"),
-    Known("shared_expert_id", "v0.1.19.post1"),
-    Known("stage2_scatter", "in no release yet; AITER main after v0.1.20.post1"),
-    Known("no_combine", _NO_COMBINE),
+PARAMETERS: tuple[Known, ...] = tuple(Known(n, *span) for n, span in ENTRY_POINTS[FUSED_MOE][1].items()) + tuple(
+    Known(n, why) for n, why in _UNRELEASED.items()
 )
 
 # Enum members are features named "Enum.member".
-ENUMS: dict[str, tuple[Known, ...]] = {
-    "ActivationType": (
-        Known("No", "v0.1.1"),
-        Known("Silu", "v0.1.1"),
-        Known("Gelu", "v0.1.1"),
-        Known("Swiglu", "v0.1.6.post2"),
-        Known("Situv2", "v0.1.19"),
-    ),
-    "QuantType": (
-        Known("No", "v0.1.1"),
-        Known("per_Tensor", "v0.1.1"),
-        Known("per_Token", "v0.1.1"),
-        Known("per_1x32", "v0.1.2"),
-        Known("per_1x128", "v0.1.1"),
-        Known("per_128x128", "v0.1.1"),
-        Known("per_256x128", "v0.1.12"),
-        Known("per_1024x128", "v0.1.12"),
-    ),
-}
+ENUMS: dict[str, tuple[Known, ...]] = {e: tuple(Known(m, *span) for m, span in ENUM_MEMBERS[e].items()) for e in _FUSED_MOE_ENUMS}
 
-FIRST_RELEASE: dict[str, str] = {k.name: k.first for k in PARAMETERS} | {
-    f"{enum}.{k.name}": k.first for enum, members in ENUMS.items() for k in members
-}
+KNOWN: dict[str, Known] = {k.name: k for k in PARAMETERS} | {f"{e}.{k.name}": k for e, ks in ENUMS.items() for k in ks}
+FIRST_RELEASE: dict[str, str] = {name: k.first for name, k in KNOWN.items()}
 
+
+def is_stub_name(name: str) -> bool:
+    """A parameter name of a stub release (v0.1.5 shipped functions as ``arg0, arg1, ...``)."""
+    return name.startswith("arg") and name[3:].isdigit()
+
+
+def entry_known(dotted: str, parameter: str | None = None) -> Known | None:
+    """An entry point (or one of its parameters) as the catalog knows it; None: unknown to it."""
+    found = ENTRY_POINTS.get(dotted)
+    if found is None:
+        return None
+    span, params = found
+    if parameter is None:
+        return Known(dotted, *span)
+    pspan = params.get(parameter)
+    return None if pspan is None else Known(parameter, *pspan)

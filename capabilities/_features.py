@@ -40,11 +40,11 @@ from .model import (
 _AMD = "AMD's AITER is the distribution 'amd-aiter'"
 
 
-def _since(name: str) -> str:
-    first = _catalog.FIRST_RELEASE.get(name)
-    if first is None:
-        return ""
-    return f" (first released in {first})" if first.startswith("v") else f" ({first})"
+def _history(known: _catalog.Known | None) -> tuple[str, str]:
+    """(where the name stands in AITER's history, what to do) for a name a build lacks."""
+    if known is None:
+        return "", "install an AITER build that has it"
+    return known.hint(), known.fix()
 
 
 # --- identity -------------------------------------------------------------------
@@ -206,7 +206,7 @@ def _tried(ev: Evidence) -> FeatureSource:
 
 
 def _keyword(
-    params: tuple[Parameter, ...], source: FeatureSource, who: str, name: str, since: str
+    params: tuple[Parameter, ...], source: FeatureSource, who: str, name: str, history: tuple[str, str]
 ) -> Feature:
     """Whether a function with ``params`` takes ``name`` by keyword, and whether it reads it."""
     p = named_parameter(params, name)
@@ -236,7 +236,7 @@ def _keyword(
     return Feature(
         support=Support.UNSUPPORTED,
         source=source,
-        detail=f"not a parameter of {who}{since}; install an AITER build that has it",
+        detail=f"not a parameter of {who}{history[0]}; {history[1]}",
     )
 
 
@@ -247,20 +247,12 @@ def decide_parameter(ident: AiterIdentity, fused: FusedMoe | None, ev: Evidence,
         return blocked
     if fused is None:
         return Feature(support=Support.UNKNOWN, source=_tried(ev), detail=ev.unknown_reason or "no signature was read")
-    return _keyword(fused.parameters, fused.source, f"fused_moe in {ident.describe()}", name, _since(name))
+    return _keyword(fused.parameters, fused.source, f"fused_moe in {ident.describe()}", name, _history(_catalog.KNOWN.get(name)))
 
 
 # --- entry points besides fused_moe: "<function>" and "<function>.<parameter>" ----------
 
 SHORT: dict[str, str] = {dotted.rsplit(".", 1)[1]: dotted for dotted in ENTRY_POINTS}
-
-
-def _entry_since(dotted: str, parameter: str | None = None) -> str:
-    first, params = ENTRY_POINTS[dotted]
-    when = first if parameter is None else params.get(parameter)
-    if when is None:
-        return ""
-    return " (first in AITER main, after the last release)" if when == "HEAD" else f" (first released in {when})"
 
 
 def decide_entry(ident: AiterIdentity, dotted: str, ep: EntryPoint | None, parameter: str | None = None) -> Feature:
@@ -273,16 +265,16 @@ def decide_entry(ident: AiterIdentity, dotted: str, ep: EntryPoint | None, param
         why = "no aiter package was read" if ep is None else ep.detail
         return Feature(support=Support.UNKNOWN, source="static_signature", detail=why)
     if ep.status == "missing":
+        hint, fix = _history(_catalog.entry_known(dotted))
         return Feature(
             support=Support.UNSUPPORTED,
             source="static_signature",
-            detail=f"{dotted} does not resolve in {ident.describe()} ({ep.detail}){_entry_since(dotted)}; "
-            "install an AITER build that has it",
+            detail=f"{dotted} does not resolve in {ident.describe()} ({ep.detail}){hint}; {fix}",
         )
     if parameter is None:
         return Feature(support=Support.SUPPORTED, source="static_signature", detail=ep.detail)
     who = f"{short} in {ident.describe()}"
-    return _keyword(ep.parameters or (), "static_signature", who, parameter, _entry_since(dotted, parameter))
+    return _keyword(ep.parameters or (), "static_signature", who, parameter, _history(_catalog.entry_known(dotted, parameter)))
 
 
 def decide_entries(ident: AiterIdentity, entry_points: Mapping[str, EntryPoint]) -> dict[str, Feature]:
@@ -315,10 +307,11 @@ def decide_member(
     name = f"{enum}.{member}"
     if member in found:
         return Feature(support=Support.SUPPORTED, source=source, detail=f"{enum} in {ident.describe()} has the member {member}")
+    hint, fix = _history(_catalog.KNOWN.get(name))
     return Feature(
         support=Support.UNSUPPORTED,
         source=source,
-        detail=f"{enum} in {ident.describe()} has no member {member}{_since(name)}; install an AITER build that has it",
+        detail=f"{enum} in {ident.describe()} has no member {member}{hint}; {fix}",
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._catalog import Known
 from ._entry_catalog import ENTRY_POINTS
 from .model import AiterStatus, Feature, Support
 from ._report import CapabilityReport
 
-_STUB = "arg"  # a stub release's parameters are arg0, arg1, ...
 _MORE = "-v for every feature, parameter and entry point; --json for machines; --require NAME[,NAME] to gate"
 
 
@@ -197,7 +197,7 @@ def _entry_points(report: CapabilityReport) -> str:
             text += f"  {dotted.ljust(width)}  {ep.status}: {ep.detail}\n"
             continue
         prefix = "" if short == "fused_moe" else f"{short}."
-        catalogued = [p for p in ENTRY_POINTS.get(dotted, ("", {}))[1] if not (p.startswith(_STUB) and p[3:].isdigit())]
+        catalogued = [p for p, span in ENTRY_POINTS.get(dotted, (("", ""), {}))[1].items() if not Known(p, *span).removed]
         lacking = [p for p in catalogued if report.support(prefix + p) is Support.UNSUPPORTED]
         ignored = [p.name for p in ep.parameters or () if p.used is False]
         extra = f"; lacks {', '.join(lacking)}" if lacking else ""

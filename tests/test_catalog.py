@@ -3,28 +3,18 @@ read in version order (tags are cut from several branches, so date order mislead
 
 from __future__ import annotations
 
-import re
 
 import pytest
-from packaging.version import Version
 
 from capabilities._catalog import ENUMS, FIRST_RELEASE, PARAMETERS
 from runners import AiterQuantType
 from tests.conftest import HISTORY
-
-
-def tag_version(tag: str) -> Version:
-    """v0.1.14-rc0 -> 0.1.14rc0; v0.1.17-longctx -> 0.1.17+longctx."""
-    raw = tag.removeprefix("v")
-    base, _, suffix = raw.partition("-")
-    if not suffix:
-        return Version(base)
-    return Version(base + suffix) if re.fullmatch(r"rc\d+", suffix) else Version(f"{base}+{suffix}")
+from tools.aiter_history import release_key
 
 
 def _first(predicate) -> str | None:  # type: ignore[no-untyped-def]
     tags = [r["tag"] for r in HISTORY if predicate(r)]
-    return min(tags, key=tag_version) if tags else None
+    return min(tags, key=release_key) if tags else None
 
 
 def _has(name: str):  # type: ignore[no-untyped-def]

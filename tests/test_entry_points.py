@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.version import Version
 
 import capabilities
 from capabilities import IgnoredOptionWarning, InvalidKwargsError, Support, UnsupportedFeatureError
 from capabilities._entry_catalog import ENTRY_POINTS
 from capabilities.testing import write_fake_entry_points, write_fake_aiter
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
+from tools.aiter_history import release_key
 
 HISTORY: dict[str, Any] = json.loads((DATA / "aiter-entry-points-history.json").read_text())
 RELEASES = {r["ref"]: r["entry_points"] for r in HISTORY["releases"]}
@@ -28,35 +28,21 @@ def _text(default: str | None) -> str | None:
     return None if default is None else ast.unparse(ast.parse(default, mode="eval"))
 
 
-def _version(ref: str) -> Version:
-    if ref == "HEAD":
-        return Version("99999")
-    base, _, suffix = ref.removeprefix("v").partition("-")
-    if not suffix:
-        return Version(base)
-    return Version(base + suffix) if re.fullmatch(r"rc\d+", suffix) else Version(f"{base}+{suffix}")
-
-
 # --- the catalog -----------------------------------------------------------------------
 
 
-def test_the_catalog_is_derived_from_the_history() -> None:
-    derived: dict[str, tuple[str, dict[str, str]]] = {}
-    for name in HISTORY["entry_points"]:
-        have = [ref for ref, eps in RELEASES.items() if eps.get(name)]
-        params: dict[str, list[str]] = {}
-        for ref, eps in RELEASES.items():
-            for p in (eps.get(name) or {}).get("params", []):
-                params.setdefault(p[0], []).append(ref)
-        derived[name] = (min(have, key=_version), {p: min(refs, key=_version) for p, refs in params.items()})
-    assert derived == ENTRY_POINTS
+def test_the_catalog_is_generated_from_the_history() -> None:
+    """tools/aiter_history.py builds the catalog from the data alone: byte for byte."""
+    from tools import aiter_history
+
+    assert aiter_history.catalog_source(*aiter_history.load()) == (ROOT / "capabilities" / "_entry_catalog.py").read_text()
     assert len(ENTRY_POINTS) == 21
 
 
 # --- every release x every entry point ----------------------------------------------------
 
 
-@pytest.mark.parametrize("ref", sorted(RELEASES, key=_version))
+@pytest.mark.parametrize("ref", sorted(RELEASES, key=release_key))
 def test_every_release_resolves_exactly(tmp_path: Path, ref: str) -> None:
     entries = RELEASES[ref]
     root = write_fake_entry_points(tmp_path, entries)
@@ -286,3 +272,19 @@ def test_no_warning_for_a_clean_call(release: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         capabilities.check_call("biased_grouped_topk", ["need_renorm", "routed_scaling_factor"], args=6, report=report)
+
+
+@pytest.mark.parametrize(
+    ("feature", "said"),
+    [
+        ("topk_softmax.arg0", "removed after v0.1.5.post2 (present in v0.1.5…v0.1.5.post2)"),
+        ("pa_fwd_asm.query", "removed after v0.1.4 (present in v0.1.1…v0.1.4)"),
+        ("grouped_topk.scoring_func", "removed after v0.1.4 (present in v0.1.1…v0.1.4)"),
+    ],
+)
+def test_a_name_only_old_releases_had_is_removed_not_to_be_installed(tmp_path: Path, feature: str, said: str) -> None:
+    report = capabilities.probe(aiter_path=write_fake_entry_points(tmp_path, RELEASES["HEAD"]))
+    f = report.feature(feature)
+    assert f.support is Support.UNSUPPORTED
+    assert said in f.detail and "stop passing it" in f.detail
+    assert "install an AITER build that has it" not in f.detail
