@@ -94,12 +94,10 @@ def _merge_feature(answers: Sequence[Feature], reports: Sequence[CapabilityRepor
     supports = [a.support for a in answers]
     if all(s is supports[0] for s in supports) and all(a.detail == answers[0].detail for a in answers):
         return answers[0]
-    if Support.UNSUPPORTED in supports:
-        merged, lacking = Support.UNSUPPORTED, [n for n, s in enumerate(supports) if s is Support.UNSUPPORTED]
-    elif Support.UNKNOWN in supports:
-        merged, lacking = Support.UNKNOWN, [n for n, s in enumerate(supports) if s is Support.UNKNOWN]
-    else:
+    merged = min(supports, key=lambda s: s.strength)
+    if merged is Support.SUPPORTED:
         return Feature(support=Support.SUPPORTED, source=answers[0].source, detail=f"every rank supports it: {answers[0].detail}")
+    lacking = [n for n, s in enumerate(supports) if s is merged]
     parts = [f"rank {n} ({_who(reports[n])}): {answers[n].detail}" for n in lacking]
     others = [n for n in range(len(answers)) if n not in lacking]
     tail = f"; {_ranks(others)}: {', '.join(sorted({supports[n].value for n in others}))}" if others else ""
@@ -118,13 +116,12 @@ def _who(report: CapabilityReport) -> str:
 
 def _arch_features(reports: Sequence[CapabilityReport]) -> dict[str, dict[str, Feature]]:
     """Every rank's per-arch answers; where two ranks answer for one arch, the weaker stands."""
-    order = (Support.UNSUPPORTED, Support.UNKNOWN, Support.SUPPORTED)
     out: dict[str, dict[str, Feature]] = {}
     for r in reports:
         for arch, answers in r.arch_features.items():
             merged = out.setdefault(arch, {})
             for name, f in answers.items():
-                if name not in merged or order.index(f.support) < order.index(merged[name].support):
+                if name not in merged or f.support.strength < merged[name].support.strength:
                     merged[name] = f
     return out
 

@@ -32,7 +32,6 @@ from .model import (
 )
 
 _ENTRY = frozenset(ENTRY_POINTS)
-_WORST = (Support.UNSUPPORTED, Support.UNKNOWN, Support.SUPPORTED)
 
 SCHEMA_VERSION = 2
 
@@ -88,7 +87,7 @@ class CapabilityReport(Frozen):
             if blocked is not None:
                 return blocked
         answers = [self.arch_features[a][name] for a in self.archs.names if name in self.arch_features.get(a, {})]
-        return min([build, *answers], key=lambda f: _WORST.index(f.support))
+        return min([build, *answers], key=lambda f: f.support.strength)
 
     def support(self, name: str) -> Support:
         return self.feature(name).support

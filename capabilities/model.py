@@ -82,6 +82,14 @@ class Support(str, enum.Enum):
     UNSUPPORTED = "unsupported"
     UNKNOWN = "unknown"
 
+    @property
+    def strength(self) -> int:
+        """Weakest first: unsupported < unknown < supported (what two answers merge to)."""
+        return _STRENGTH[self]
+
+
+_STRENGTH = {Support.UNSUPPORTED: 0, Support.UNKNOWN: 1, Support.SUPPORTED: 2}
+
 
 class AiterStatus(str, enum.Enum):
     """What answers to ``import aiter``: AMD's AITER, something else, or nothing."""
