@@ -9,9 +9,10 @@ a hint for a reader (where to upgrade to, or that a name is gone); it never deci
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
-from ._entry_catalog import ENTRY_POINTS, ENUM_MEMBERS, LATEST_RELEASE
+from ._entry_catalog import ENTRY_POINTS, ENUM_MEMBERS, FUSED_MOE_DEFAULTS, LATEST_RELEASE
 
 FUSED_MOE = "aiter.fused_moe.fused_moe"
 # fused_moe parameters in no release tag and not on AITER main either.
@@ -60,6 +61,41 @@ ENUMS: dict[str, tuple[Known, ...]] = {e: tuple(Known(m, *span) for m, span in E
 
 KNOWN: dict[str, Known] = {k.name: k for k in PARAMETERS} | {f"{e}.{k.name}": k for e, ks in ENUMS.items() for k in ks}
 FIRST_RELEASE: dict[str, str] = {name: k.first for name, k in KNOWN.items()}
+
+
+def _literals(texts: tuple[str, ...]) -> tuple[object, ...]:
+    out = []
+    for text in texts:
+        try:
+            out.append(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            continue  # GateMode.SEPARATED.value and the like: no value to compare with
+    return tuple(out)
+
+
+# fused_moe's "off" values: every literal default a parameter has had in some release.
+OFF_VALUES: dict[str, tuple[object, ...]] = {name: _literals(texts) for name, texts in FUSED_MOE_DEFAULTS.items()}
+
+
+def literals(texts: tuple[str, ...]) -> tuple[object, ...]:
+    """The values of those default texts that are literals."""
+    return _literals(texts)
+
+
+def among(value: object, offs: tuple[object, ...]) -> bool:
+    """Whether ``value`` is one of ``offs``: None by identity, numbers and bools by value,
+    anything else (a tensor) never."""
+    if value is None:
+        return None in offs
+    if not isinstance(value, (bool, int, float)):
+        return False
+    return any(v is not None and isinstance(v, (bool, int, float)) and v == value for v in offs)
+
+
+def is_off(name: str, value: object) -> bool:
+    """Whether ``value`` for fused_moe's ``name`` equals a default that parameter has had in
+    some release (``swiglu_limit``: 0.0 or None; ``splitk``: 0)."""
+    return among(value, OFF_VALUES.get(name, ()))
 
 
 def is_stub_name(name: str) -> bool:

@@ -408,6 +408,36 @@ ENTRY_POINTS: dict[str, tuple[Span, dict[str, Span]]] = {
     ),
 }
 
+# Every default each fused_moe parameter has had (source text): its 'off' values.
+FUSED_MOE_DEFAULTS: dict[str, tuple[str, ...]] = {
+    'expert_mask': ('None',),
+    'activation': ('ActivationType.Silu',),
+    'quant_type': ('QuantType.No',),
+    'doweight_stage1': ('False',),
+    'w1_scale': ('None',),
+    'w2_scale': ('None',),
+    'a1_scale': ('None',),
+    'a2_scale': ('None',),
+    'block_size_M': ('None',),
+    'num_local_tokens': ('None',),
+    'dtype': ('None',),
+    'moe_sorting_dispatch_policy': ('0',),
+    'hidden_pad': ('0',),
+    'intermediate_pad': ('0',),
+    'bias1': ('None',),
+    'bias2': ('None',),
+    'splitk': ('0',),
+    'swiglu_limit': ('0.0', 'None'),
+    'gate_mode': ('GateMode.SEPARATED.value',),
+    'beta': ('None',),
+    'linear_beta': ('None',),
+    'shared_w1': ('None',),
+    'shared_w2': ('None',),
+    'shared_w1_scale': ('None',),
+    'shared_w2_scale': ('None',),
+    'shared_expert_id': ('-1',),
+}
+
 ENUM_MEMBERS: dict[str, dict[str, Span]] = {
     'ActivationType': {
         'No': ('v0.1.1', 'v0.1.20.post1'),

@@ -92,6 +92,17 @@ class CapabilityReport(Frozen):
     def support(self, name: str) -> Support:
         return self.feature(name).support
 
+    def is_off(self, name: str, value: object) -> bool:
+        """Whether ``value`` for ``fused_moe``'s ``name`` asks for nothing: it equals a literal
+        default the parameter has in this build or had in some AITER release (``swiglu_limit``
+        0.0 or None, ``splitk`` 0, ``hidden_pad`` 0). Such a value need not be sent, and a
+        build without the parameter serves it as it is. Tensors are never off."""
+        from . import _catalog
+
+        p = self.fused_moe.get(name) if self.fused_moe is not None else None
+        own = _catalog.literals((p.default,)) if p is not None and p.default is not None else ()
+        return _catalog.is_off(name, value) or _catalog.among(value, own)
+
     def resolve(self, name: str) -> Resolution:
         """What the dotted AITER name ``name`` is in the files this report was read from:
         a function's signature, or the kind of a class, enum member, module or constant;

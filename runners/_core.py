@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -13,16 +13,17 @@ import torch
 import capabilities
 from capabilities import CapabilityReport, Support, UsageError
 
-from ._config import ACTIVATIONS, AiterQuantType, MoeRunnerConfig
-from ._errors import InvalidConfigError, InvalidInputError
+from ._config import AiterQuantType, MoeRunnerConfig
+from ._errors import InvalidConfigError, InvalidInputError, KwargCollisionError
 from ._kernel import Kernel, aiter_kernel, reference_kernel, require_aiter
 from . import _no_combine
-from ._plan import PER_CALL, Plan, build_plan, check_config, config_kwargs, gate_per_call
+from ._plan import PER_CALL, Plan, Recipe, bind, build_recipe, check_config, config_kwargs, gate_per_call, recipe_key, same_value
 from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
 
 _log = logging.getLogger("runners")
 _INT32 = torch.int32
 _NOTHING = object()  # no caller can pass it: a fresh runner's run() always plans first
+_MAX_RECIPES = 256
 
 
 class AiterRunnerCore:
@@ -36,7 +37,7 @@ class AiterRunnerCore:
     keeps the result as a plan; later calls only merge tensors into it.
     """
 
-    __slots__ = ("config", "_kernel", "_base", "_plans", "_last", "_per_call_ok", "_logged", "__weakref__")
+    __slots__ = ("config", "_kernel", "_base", "_plans", "_recipes", "_last", "_per_call_ok", "_logged", "__weakref__")
 
     def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
         if not isinstance(config, MoeRunnerConfig):
@@ -70,6 +71,9 @@ class AiterRunnerCore:
         self._plans: weakref.WeakKeyDictionary[AiterMoeQuantInfo, dict[AiterQuantType | None, Plan]] = (
             weakref.WeakKeyDictionary()
         )
+        # Recipes by the values they were validated from: a quant info made afresh per forward
+        # with the same options finds its recipe here (bounded: a server has a few per layer).
+        self._recipes: dict[Hashable, Recipe] = {}
         self._logged: set[tuple[str, str]] = set()  # (strategy, why) said once at INFO
 
     @property
@@ -95,12 +99,23 @@ class AiterRunnerCore:
             per_info = self._plans.setdefault(quant_info, {})
         plan = per_info.get(quant_type)
         if plan is None:
-            plan = per_info[quant_type] = build_plan(self._kernel, self.config, self._base, quant_info, quant_type)
-            if plan.strategy != "combined" and (plan.strategy, plan.why) not in self._logged:
-                # logging, not warnings: servers run with warnings as errors
-                self._logged.add((plan.strategy, plan.why))
-                _log.info("no_combine is %s: %s", plan.strategy, plan.why)
+            plan = per_info[quant_type] = bind(self._recipe(quant_info, quant_type), quant_info)
         return plan
+
+    def _recipe(self, quant_info: AiterMoeQuantInfo, quant_type: AiterQuantType | None) -> Recipe:
+        key = recipe_key(quant_info, quant_info.quant_type if quant_type is None else quant_type)
+        recipe = self._recipes.get(key) if key is not None else None
+        if recipe is None:
+            recipe = build_recipe(self._kernel, self.config, self._base, quant_info, quant_type)
+            if key is not None:
+                if len(self._recipes) >= _MAX_RECIPES:
+                    self._recipes.clear()  # options that change every call: validate afresh, never grow
+                self._recipes[key] = recipe
+            if recipe.strategy != "combined" and (recipe.strategy, recipe.why) not in self._logged:
+                # logging, not warnings: servers run with warnings as errors
+                self._logged.add((recipe.strategy, recipe.why))
+                _log.info("no_combine is %s: %s", recipe.strategy, recipe.why)
+        return recipe
 
     def run(self, runner_input: AiterRunnerInput, quant_info: AiterMoeQuantInfo) -> AiterRunnerOutput:
         # The hot path: no report, no introspection; every tensor attribute read costs
@@ -122,22 +137,28 @@ class AiterRunnerCore:
             raise _input_error(hs, ids, runner_input.topk_weights) from None
         kwargs = plan.kwargs
         if runner_input.a1_scale is not None or runner_input.num_local_tokens is not None or runner_input.output_dtype is not None:
-            kwargs = self._per_call(kwargs, runner_input)
+            kwargs = self._per_call(plan, runner_input)
         if not hshape[0]:  # no kernel for no tokens; keep the rank no_combine promises
             shape = (0, ishape[1], hshape[1]) if plan.no_combine else (0, hshape[1])
             return AiterRunnerOutput(hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype))
         return AiterRunnerOutput(plan.fn(hs, plan.w1, plan.w2, runner_input.topk_weights, ids, **kwargs))
 
-    def _per_call(self, kwargs: Mapping[str, Any], runner_input: AiterRunnerInput) -> dict[str, Any]:
+    def _per_call(self, plan: Plan, runner_input: AiterRunnerInput) -> dict[str, Any]:
         dtype = runner_input.output_dtype
         if dtype is not None and not isinstance(dtype, torch.dtype):
             raise InvalidInputError(
                 f"AiterRunnerInput.output_dtype must be a torch.dtype such as torch.bfloat16, not {dtype!r}"
             )
-        merged = dict(kwargs)
+        merged = dict(plan.kwargs)
         for field, name in PER_CALL:
             value = getattr(runner_input, field)
             if value is not None:
+                if name in plan.from_kwargs and not same_value(merged[name], value):
+                    raise KwargCollisionError(
+                        f"fused_moe_kwargs [{name!r}] is set twice, to different values: fused_moe_kwargs[{name!r}] "
+                        f"and AiterRunnerInput.{field} (per call). Fix: set it in one place.",
+                        kwargs=(name,),
+                    )
                 if name not in self._per_call_ok:
                     gate_per_call(self._kernel, name)
                 merged[name] = value
@@ -159,7 +180,7 @@ class AiterRunnerCore:
         else:
             nc = Offer("unsupported", f"{why_not}, and fallback='refuse'")
         out["no_combine"] = nc
-        features = {f"activation={a}": f"ActivationType.{m}" for a, m in ACTIVATIONS.items()}
+        features = {f"activation={m.lower()}": f"ActivationType.{m}" for m in report.enums.get("ActivationType", ()) if m != "No"}
         features |= {f"quant_type={q.name}": f"QuantType.{q.value}" for q in AiterQuantType}
         features |= {
             "gate_mode": "gate_mode", "swiglu_limit": "swiglu_limit", "b13": "bias1", "b2": "bias2",

@@ -1,12 +1,15 @@
-"""Turn a config and quant info into a validated dispatch plan, once.
+"""Turn a config and quant info into a validated dispatch plan, once per set of options.
 
-Everything that consults the capability report happens here; the call path
-only merges per-call tensors into the prepared kwargs.
+Everything that consults the capability report happens here. A :class:`Recipe` is what
+validation decides, with no tensor in it; it is keyed by the values it was decided from
+(:func:`recipe_key`), so a quant info built afresh for every forward with the same
+options reuses it. :func:`bind` takes one quant info's tensors into a :class:`Plan`,
+which is all the call path reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +20,8 @@ from capabilities import CapabilityReport, InvalidKwargsError, Support
 from capabilities.errors import did_you_mean, unsupported_error
 
 from . import _no_combine
+from ._config import DEFAULT_ACTIVATION, AiterQuantType, MoeRunnerConfig
 from ._errors import InvalidInputError, KwargCollisionError
-from ._config import ACTIVATIONS, AiterQuantType, MoeRunnerConfig
 from ._kernel import INTERNAL, Kernel, enum_member
 from ._no_combine import Strategy
 from ._types import AiterMoeQuantInfo
@@ -26,49 +29,49 @@ from ._types import AiterMoeQuantInfo
 
 @dataclass(frozen=True)
 class Owned:
-    """A ``fused_moe`` argument the runner sets itself: where a caller sets it instead, and,
-    for a quant-info option, the attribute it comes from and when it differs from AITER's
-    default (only then is it passed: an old build is not asked for an option left alone)."""
+    """A ``fused_moe`` argument the runner sets itself, and where from. ``attr``: the quant
+    info's attribute that holds it; ``config``: the config field; ``fixed``: the runner
+    computes it around the kernel, so a pass-through kwarg may never set it."""
 
     owner: str
     attr: str | None = None
-    used: Callable[[Any], bool] | None = None
+    config: str | None = None
+    fixed: bool = False
 
 
-def _set(value: Any) -> bool:
-    return value is not None
-
-
-def _qi(attr: str, used: Callable[[Any], bool] = _set) -> Owned:
-    return Owned(f"AiterMoeQuantInfo.{attr}", attr, used)
+def _qi(attr: str) -> Owned:
+    return Owned(f"AiterMoeQuantInfo.{attr}", attr)
 
 
 OWNED: dict[str, Owned] = {
-    "hidden_states": Owned("AiterRunnerInput.hidden_states"),
-    "w1": Owned("AiterMoeQuantInfo.w13_weight"),
-    "w2": Owned("AiterMoeQuantInfo.w2_weight"),
-    "topk_weight": Owned("AiterRunnerInput.topk_weights"),
-    "topk_ids": Owned("AiterRunnerInput.topk_ids"),
-    "activation": Owned("MoeRunnerConfig.activation"),
-    "quant_type": Owned("AiterMoeQuantInfo.quant_type or AiterRunnerInput.quant_type"),
-    "gate_mode": Owned("MoeRunnerConfig.gate_mode"),
-    "no_combine": Owned("MoeRunnerConfig.no_combine"),
+    "hidden_states": Owned("AiterRunnerInput.hidden_states", fixed=True),
+    "w1": Owned("AiterMoeQuantInfo.w13_weight", fixed=True),
+    "w2": Owned("AiterMoeQuantInfo.w2_weight", fixed=True),
+    "topk_weight": Owned("AiterRunnerInput.topk_weights", fixed=True),
+    "topk_ids": Owned("AiterRunnerInput.topk_ids", fixed=True),
+    "no_combine": Owned("MoeRunnerConfig.no_combine", fixed=True),  # it decides the output's shape
+    "quant_type": Owned("AiterMoeQuantInfo.quant_type or AiterRunnerInput.quant_type", fixed=True),
+    "activation": Owned("MoeRunnerConfig.activation", config="activation"),
+    "gate_mode": Owned("MoeRunnerConfig.gate_mode", config="gate_mode"),
     "num_local_tokens": Owned("AiterRunnerInput.num_local_tokens"),
     "dtype": Owned("AiterRunnerInput.output_dtype"),
     "expert_mask": _qi("expert_mask"),
-    "doweight_stage1": _qi("doweight_stage1", bool),
-    "w1_scale": Owned("AiterMoeQuantInfo.w13_scale", "w13_scale", _set),
+    "doweight_stage1": _qi("doweight_stage1"),
+    "w1_scale": Owned("AiterMoeQuantInfo.w13_scale", "w13_scale"),
     "w2_scale": _qi("w2_scale"),
-    "a1_scale": Owned("AiterMoeQuantInfo.a13_scale or AiterRunnerInput.a1_scale", "a13_scale", _set),
+    "a1_scale": Owned("AiterMoeQuantInfo.a13_scale or AiterRunnerInput.a1_scale", "a13_scale"),
     "a2_scale": _qi("a2_scale"),
-    "bias1": Owned("AiterMoeQuantInfo.b13", "b13", _set),
-    "bias2": Owned("AiterMoeQuantInfo.b2", "b2", _set),
-    "hidden_pad": _qi("hidden_pad", bool),
-    "intermediate_pad": _qi("intermediate_pad", bool),
+    "bias1": Owned("AiterMoeQuantInfo.b13", "b13"),
+    "bias2": Owned("AiterMoeQuantInfo.b2", "b2"),
+    "hidden_pad": _qi("hidden_pad"),
+    "intermediate_pad": _qi("intermediate_pad"),
     "swiglu_limit": _qi("swiglu_limit"),
 }
+# The quant info's options, as (fused_moe keyword, attribute).
+QI_OPTIONS = tuple((name, o.attr) for name, o in OWNED.items() if o.attr is not None)
 # Per-call options (AiterRunnerInput field -> fused_moe keyword), merged on the call path.
 PER_CALL = (("a1_scale", "a1_scale"), ("num_local_tokens", "num_local_tokens"), ("output_dtype", "dtype"))
+_CONFIG_DEFAULTS = {"activation": DEFAULT_ACTIVATION, "gate_mode": None}
 
 
 def gate(report: CapabilityReport, name: str, *, requested_by: str, fix: str | None = None) -> None:
@@ -76,6 +79,16 @@ def gate(report: CapabilityReport, name: str, *, requested_by: str, fix: str | N
 
 
 # --- config -------------------------------------------------------------------
+
+
+def activation_member(report: CapabilityReport, activation: str) -> str:
+    """The ``ActivationType`` member a config's activation names, from the build's own enum
+    (case-insensitively: "silu" -> Silu, "situv2" -> Situv2). A name the build lacks comes
+    back capitalised, for the gate to refuse with what the catalog knows of it."""
+    for m in report.enums.get("ActivationType", ()):
+        if m != "No" and m.lower() == activation.lower():
+            return m
+    return activation[:1].upper() + activation[1:]
 
 
 def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
@@ -100,18 +113,17 @@ def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
             fix="install an AITER build whose fused_moe takes no_combine (ROCm/aiter#3361), "
             "set fallback='emulate' to run it through the same fused kernel, or set no_combine=False",
         )
-    activation = f"ActivationType.{ACTIVATIONS[config.activation]}"
-    gate(report, activation, requested_by=f"MoeRunnerConfig(activation={config.activation!r})")
+    member = activation_member(report, config.activation)
+    gate(report, f"ActivationType.{member}", requested_by=f"MoeRunnerConfig(activation={config.activation!r})")
     if config.gate_mode is not None:
         gate(report, "gate_mode", requested_by=f"MoeRunnerConfig(gate_mode={config.gate_mode!r})")
 
 
 def config_kwargs(kernel: Kernel, config: MoeRunnerConfig) -> dict[str, Any]:
     """The kwargs a checked config implies."""
+    member = activation_member(kernel.report, config.activation)
     kw: dict[str, Any] = {}
-    kw["activation"] = enum_member(
-        kernel, "ActivationType", ACTIVATIONS[config.activation], requested_by=f"MoeRunnerConfig(activation={config.activation!r})"
-    )
+    kw["activation"] = enum_member(kernel, "ActivationType", member, requested_by=f"MoeRunnerConfig(activation={config.activation!r})")
     if config.gate_mode is not None:
         kw["gate_mode"] = config.gate_mode
     return kw
@@ -120,7 +132,52 @@ def config_kwargs(kernel: Kernel, config: MoeRunnerConfig) -> dict[str, Any]:
 # --- fused_moe_kwargs ---------------------------------------------------------
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """One value given twice: the same object, or equal plain values (never tensor ==)."""
+    if a is b:
+        return True
+    plain = (bool, int, float, str, type(None))
+    return isinstance(a, plain) and isinstance(b, plain) and type(a) is type(b) and a == b
+
+
+def _overlaps(report: CapabilityReport, config: MoeRunnerConfig, qi: AiterMoeQuantInfo, kwargs: Mapping[str, Any]) -> None:
+    """The one rule for a kwarg the runner also sets: the kwarg wins where the runner's side
+    is at its default; both set, to different values, is an error naming both. The
+    arguments the runner computes around the kernel are never a kwarg's to set."""
+    fixed = sorted(k for k in kwargs if k in OWNED and OWNED[k].fixed)
+    if fixed:
+        lines = "; ".join(f"'{k}' is set by the runner from {OWNED[k].owner}" for k in fixed)
+        raise KwargCollisionError(
+            f"fused_moe_kwargs {fixed} name arguments the runner computes itself: {lines}. "
+            "Fix: set them there and drop them from fused_moe_kwargs.",
+            kwargs=tuple(fixed),
+        )
+    both = []
+    for k in sorted(kwargs):
+        owned = OWNED.get(k)
+        if owned is None:
+            continue
+        if owned.config is not None:
+            mine = getattr(config, owned.config)
+            if mine != _CONFIG_DEFAULTS[owned.config]:
+                both.append(f"'{k}': fused_moe_kwargs[{k!r}] and {owned.owner}={mine!r}")
+        elif owned.attr is not None:
+            mine = getattr(qi, owned.attr)
+            if not report.is_off(k, mine) and not same_value(mine, kwargs[k]):
+                both.append(f"'{k}': fused_moe_kwargs[{k!r}] and {owned.owner}")
+    if both:
+        names = tuple(b.split("'")[1] for b in both)
+        raise KwargCollisionError(
+            f"fused_moe_kwargs {list(names)} are set twice, to different values: {'; '.join(both)}. "
+            "A kwarg wins only where the runner's own option is left at its default. "
+            "Fix: set each in one place.",
+            kwargs=names,
+        )
+
+
 def _check_kwargs(report: CapabilityReport, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The kwargs to send: validated, and without those at an 'off' value that the build
+    lacks (they ask for nothing)."""
     non_str = [k for k in kwargs if not isinstance(k, str)]
     if non_str:
         raise InvalidKwargsError(
@@ -128,15 +185,7 @@ def _check_kwargs(report: CapabilityReport, kwargs: Mapping[str, Any]) -> dict[s
             kwargs=tuple(map(repr, non_str)),
             version=report.aiter.version,
         )
-    keys = sorted(kwargs)
-    clashes = [k for k in keys if k in OWNED]
-    if clashes:
-        lines = "; ".join(f"'{k}' is set by the runner from {OWNED[k].owner}" for k in clashes)
-        raise KwargCollisionError(
-            f"fused_moe_kwargs {clashes} collide with arguments the runner sets itself: {lines}. "
-            "Fix: set them there and drop them from fused_moe_kwargs; the runner never overrides either side.",
-            kwargs=tuple(clashes),
-        )
+    keys = [k for k in sorted(kwargs) if not (report.is_off(k, kwargs[k]) and report.support(k) is not Support.SUPPORTED)]
     bad = [k for k in keys if report.support(k) is Support.UNSUPPORTED]
     if bad:
         fm = report.fused_moe
@@ -155,7 +204,21 @@ def _check_kwargs(report: CapabilityReport, kwargs: Mapping[str, Any]) -> dict[s
     return {k: kwargs[k] for k in keys}
 
 
-# --- plans ----------------------------------------------------------------------
+# --- recipes and plans ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """What validation decided for one set of options, with no tensor in it: the function,
+    the runner's own kwargs, and which keywords each quant info fills in."""
+
+    fn: Callable[..., torch.Tensor]
+    static: Mapping[str, Any]  # the config's and the runner's own kwargs
+    taken: tuple[tuple[str, str], ...]  # (fused_moe keyword, AiterMoeQuantInfo attribute)
+    passed: tuple[str, ...]  # fused_moe_kwargs keys sent on
+    no_combine: bool
+    strategy: Strategy
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +232,32 @@ class Plan:
     no_combine: bool  # the output is [M, topk, hidden]
     strategy: Strategy  # "combined", or how no_combine is served: "native" or "emulated"
     why: str  # why that strategy
+    from_kwargs: frozenset[str] = frozenset()  # the kwargs that fused_moe_kwargs set
+
+
+_TENSOR = object()
+
+
+def recipe_key(qi: AiterMoeQuantInfo, qt: AiterQuantType) -> Hashable | None:
+    """Everything a recipe is decided from, as values; None where a kwarg's value cannot be
+    hashed (that quant info is then validated on its own)."""
+    w1, w2 = qi.w13_weight, qi.w2_weight
+    extra: tuple[Any, ...] = ()
+    kw = qi.fused_moe_kwargs
+    if kw:
+        try:
+            extra = tuple(
+                (k, _TENSOR, v.dtype, v.shape) if isinstance(v, torch.Tensor) else (k, type(v), v) for k, v in kw.items()
+            )
+            hash(extra)
+        except (TypeError, AttributeError):
+            return None
+    return (
+        qt, w1.dtype, w1.shape, w2.dtype, w2.shape,
+        qi.w13_scale is None, qi.w2_scale is None, qi.a13_scale is None, qi.a2_scale is None,
+        qi.b13 is None, qi.b2 is None, qi.expert_mask is None,
+        qi.doweight_stage1, qi.hidden_pad, qi.intermediate_pad, qi.swiglu_limit, extra,
+    )  # fmt: skip
 
 
 def _short(value: Any) -> str:
@@ -177,9 +266,9 @@ def _short(value: Any) -> str:
     return repr(value)
 
 
-def build_plan(
+def build_recipe(
     kernel: Kernel, config: MoeRunnerConfig, base: Mapping[str, Any], qi: AiterMoeQuantInfo, quant_type: AiterQuantType | None
-) -> Plan:
+) -> Recipe:
     report = kernel.report
     qt = qi.quant_type if quant_type is None else quant_type
     strategy, why = _no_combine.choose(report, config, qi, qt)
@@ -192,22 +281,28 @@ def build_plan(
             fix="set fallback='emulate' to run it through the same fused kernel, or change the request",
             details={name: f"{name}: not served natively: {why}"},
         )
-    kw = dict(base)
-    fn = kernel.fn
+    static = dict(base)
     if strategy == "native":
-        kw["no_combine"] = True
-    kw["quant_type"] = enum_member(kernel, "QuantType", qt.value, requested_by=f"quant_type=AiterQuantType.{qt.name}")
-    for name, owned in OWNED.items():
-        if owned.attr is None or owned.used is None:
-            continue
-        value = getattr(qi, owned.attr)
-        if owned.used(value):
-            gate(report, name, requested_by=f"{owned.owner}={_short(value)}")
-            kw[name] = value
-    if qi.fused_moe_kwargs:
-        kw.update(_check_kwargs(report, qi.fused_moe_kwargs))
+        static["no_combine"] = True
+    static["quant_type"] = enum_member(kernel, "QuantType", qt.value, requested_by=f"quant_type=AiterQuantType.{qt.name}")
+    kwargs = qi.fused_moe_kwargs or {}
+    if kwargs:
+        _overlaps(report, config, qi, kwargs)
+    taken = []
+    sent: dict[str, Any] = {}  # what the call will get, for the emulation's checks
+    for name, attr in QI_OPTIONS:
+        value = getattr(qi, attr)
+        if name not in kwargs and not report.is_off(name, value):  # an option left off is not sent
+            gate(report, name, requested_by=f"{OWNED[name].owner}={_short(value)}")
+            taken.append((name, attr))
+            sent[name] = value
+    passed: dict[str, Any] = _check_kwargs(report, kwargs) if kwargs else {}
+    for k in passed:
+        static.pop(k, None)  # a kwarg that won over the config's default
+    sent |= static | passed
+    fn = kernel.fn
     if strategy == "emulated":
-        refused = _no_combine.refusals(kw, qt)
+        refused = _no_combine.refusals(sent, qt)
         if refused:
             raise InvalidInputError(
                 "MoeRunnerConfig(no_combine=True) is emulated here, and the emulation cannot serve "
@@ -216,7 +311,20 @@ def build_plan(
         per_token = qt is not AiterQuantType.PER_TENSOR and qt is not AiterQuantType.NONE
         fn = _no_combine.emulating(kernel.fn, weighted=qi.doweight_stage1, per_token_scale=per_token)
         why += "; each route is sent through the same fused_moe as its own row (topk=1)"
-    return Plan(fn, qi.w13_weight, qi.w2_weight, kw, strategy != "combined", strategy, why)
+    return Recipe(fn, static, tuple(taken), tuple(passed), strategy != "combined", strategy, why)
+
+
+def bind(recipe: Recipe, qi: AiterMoeQuantInfo) -> Plan:
+    """``recipe`` with ``qi``'s own tensors and values."""
+    kw = dict(recipe.static)
+    for name, attr in recipe.taken:
+        kw[name] = getattr(qi, attr)
+    if recipe.passed:
+        given = qi.fused_moe_kwargs
+        assert given is not None  # a recipe that passes kwargs was built from a quant info that has them
+        for k in recipe.passed:
+            kw[k] = given[k]
+    return Plan(recipe.fn, qi.w13_weight, qi.w2_weight, kw, recipe.no_combine, recipe.strategy, recipe.why, frozenset(recipe.passed))
 
 
 def gate_per_call(kernel: Kernel, name: str) -> None:

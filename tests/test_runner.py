@@ -22,6 +22,7 @@ from runners import (
     UnsupportedFeatureError,
     UnverifiedFeatureWarning,
 )
+from capabilities.testing import DEFAULT_ENUMS
 from tests.conftest import HISTORY
 
 LATEST = [tuple(p) for p in HISTORY[-1]["fused_moe_params"]]  # v0.1.20.post1
@@ -150,20 +151,75 @@ def test_every_bad_kwarg_is_named_sorted(fake_aiter: Any) -> None:
     ("key", "owner"),
     [
         ("no_combine", "MoeRunnerConfig.no_combine"),
-        ("activation", "MoeRunnerConfig.activation"),
+        ("quant_type", "AiterMoeQuantInfo.quant_type"),
         ("hidden_states", "AiterRunnerInput.hidden_states"),
         ("w1", "AiterMoeQuantInfo.w13_weight"),
-        ("dtype", "AiterRunnerInput.output_dtype"),
-        ("bias1", "AiterMoeQuantInfo.b13"),
     ],
 )
-def test_colliding_kwarg_is_named(fake_aiter: Any, key: str, owner: str) -> None:
+def test_a_kwarg_never_sets_what_the_runner_computes(fake_aiter: Any, key: str, owner: str) -> None:
     fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC)
     runner = AiterRunnerCore(MoeRunnerConfig())
     with pytest.raises(KwargCollisionError, match=f"'{key}' is set by the runner from {owner}") as info:
         runner.run(_input(), _quant_info(fused_moe_kwargs={key: None}))
     assert isinstance(info.value, ValueError) and info.value.kwarg == key
     assert _calls() == []
+
+
+@pytest.mark.parametrize(
+    ("config", "qi_kw", "key", "value"),
+    [
+        ({}, {}, "activation", "an ActivationType member"),
+        ({}, {}, "swiglu_limit", 7.0),
+        ({}, {"swiglu_limit": 0.0}, "swiglu_limit", 7.0),  # 0.0 is off: the kwarg wins
+        ({}, {}, "hidden_pad", 64),
+        ({}, {}, "gate_mode", "interleave"),
+        ({}, {"hidden_pad": 64}, "hidden_pad", 64),  # both set, to the same value
+    ],
+)
+def test_a_kwarg_wins_where_the_runner_leaves_its_option_at_the_default(
+    fake_aiter: Any, config: dict[str, Any], qi_kw: dict[str, Any], key: str, value: Any
+) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    AiterRunnerCore(MoeRunnerConfig(**config)).run(_input(), _quant_info(fused_moe_kwargs={key: value}, **qi_kw))
+    (call,) = _calls()
+    assert call[key] == value
+
+
+@pytest.mark.parametrize(
+    ("config", "qi_kw", "key", "value", "named"),
+    [
+        ({"activation": "gelu"}, {}, "activation", None, "MoeRunnerConfig.activation='gelu'"),
+        ({"gate_mode": "separated"}, {}, "gate_mode", "interleave", "MoeRunnerConfig.gate_mode='separated'"),
+        ({}, {"swiglu_limit": 5.0}, "swiglu_limit", 7.0, "AiterMoeQuantInfo.swiglu_limit"),
+        ({}, {"b13": torch.zeros(1)}, "bias1", torch.zeros(1), "AiterMoeQuantInfo.b13"),
+    ],
+)
+def test_both_sides_set_to_different_values_is_an_error_naming_both(
+    fake_aiter: Any, config: dict[str, Any], qi_kw: dict[str, Any], key: str, value: Any, named: str
+) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig(**config))
+    with pytest.raises(KwargCollisionError, match="set twice, to different values") as info:
+        runner.run(_input(), _quant_info(fused_moe_kwargs={key: value}, **qi_kw))
+    assert f"fused_moe_kwargs[{key!r}] and {named}" in str(info.value)
+    assert info.value.kwargs == (key,)
+    assert _calls() == []
+
+
+@pytest.mark.parametrize(("qi_kw", "kwargs"), [({"swiglu_limit": 0.0}, {}), ({"swiglu_limit": None}, {}), ({}, {"splitk": 0}), ({}, {"swiglu_limit": 0.0})])
+def test_an_option_at_its_off_value_is_neither_sent_nor_refused(fake_aiter: Any, qi_kw: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    fake_aiter(params=FIRST, body=BODY, version="0.1.1")  # v0.1.1: no swiglu_limit, no splitk
+    AiterRunnerCore(MoeRunnerConfig()).run(_input(), _quant_info(fused_moe_kwargs=kwargs or None, **qi_kw))
+    (call,) = _calls()
+    assert "swiglu_limit" not in call and "splitk" not in call
+
+
+def test_an_option_on_is_refused_by_a_build_without_it(fake_aiter: Any) -> None:
+    fake_aiter(params=FIRST, body=BODY, version="0.1.1")
+    with pytest.raises(UnsupportedFeatureError, match="swiglu_limit"):
+        AiterRunnerCore(MoeRunnerConfig()).run(_input(), _quant_info(swiglu_limit=7.0))
+    with pytest.raises(InvalidKwargsError, match="splitk"):
+        AiterRunnerCore(MoeRunnerConfig()).run(_input(), _quant_info(fused_moe_kwargs={"splitk": 2}))
 
 
 def test_kwargs_catch_all_forwards_with_one_warning(fake_aiter: Any) -> None:
@@ -271,7 +327,7 @@ def test_malformed_input_is_a_value_error_before_the_call(fake_aiter: Any, chang
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"activation": "relu"}, "activation"), ({"backend": "triton"}, "backend"), ({"no_combine": 1}, "no_combine"), ({"gate_mode": "x"}, "gate_mode")],
+    [({"activation": "no such"}, "activation"), ({"backend": "triton"}, "backend"), ({"no_combine": 1}, "no_combine"), ({"gate_mode": "x"}, "gate_mode")],
 )
 def test_invalid_config_names_the_field(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidConfigError, match=f"MoeRunnerConfig.{field} must be") as info:
@@ -386,3 +442,70 @@ def test_forwarding_an_option_the_body_never_reads_warns_once(fake_aiter: Any) -
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         runner.run(_input(), _quant_info(fused_moe_kwargs={"splitk": 4}))  # once per build and name
+
+
+# --- plans by value -------------------------------------------------------------------------
+
+
+def test_a_fresh_quant_info_with_the_same_options_reuses_the_validation(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runners import _core
+
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    built = []
+    real = _core.build_recipe
+    monkeypatch.setattr(_core, "build_recipe", lambda *a: built.append(1) or real(*a))
+    w1 = []
+    for i in range(3):  # a new quant info every forward, as SGLang builds it
+        qi = _quant_info(fused_moe_kwargs={"splitk": 1}, b13=torch.full((E, 2 * INTER), float(i)))
+        runner.run(_input(), qi)
+        w1.append(qi.w13_weight)
+    assert len(built) == 1
+    calls = _calls()
+    assert [c["bias1"][0, 0].item() for c in calls] == [0.0, 1.0, 2.0]  # each call's own tensors
+    assert all(c["w1"] is w for c, w in zip(calls, w1))
+    runner.run(_input(), _quant_info(fused_moe_kwargs={"splitk": 2}))  # another value: validated again
+    runner.run(_input(), _quant_info(fused_moe_kwargs={"splitk": [1]}))  # unhashable: validated on its own
+    runner.run(_input(), _quant_info(torch.bfloat16, fused_moe_kwargs={"splitk": 1}))  # other weight dtypes
+    assert len(built) == 4
+
+
+def test_an_unhashable_kwarg_is_validated_once_per_quant_info(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runners import _core
+
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    built = []
+    real = _core.build_recipe
+    monkeypatch.setattr(_core, "build_recipe", lambda *a: built.append(1) or real(*a))
+    qi = _quant_info(fused_moe_kwargs={"splitk": [1]})
+    for _ in range(3):
+        runner.run(_input(), qi)
+    assert len(built) == 1
+
+
+@pytest.mark.parametrize(("activation", "member"), [("silu", "Silu"), ("swiglu", "Swiglu"), ("situv2", "Situv2")])
+def test_activations_come_from_the_builds_header(fake_aiter: Any, activation: str, member: str) -> None:
+    fake_aiter(params=LATEST, body=BODY, enums={**DEFAULT_ENUMS, "ActivationType": ["No", "Silu", "Gelu", "Swiglu", "Situv2"]})
+    AiterRunnerCore(MoeRunnerConfig(activation=activation)).run(_input(), _quant_info())
+    (call,) = _calls()
+    assert call["activation"].name == member
+
+
+def test_an_activation_the_build_lacks_is_refused_with_its_history(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY, enums={**DEFAULT_ENUMS, "ActivationType": ["No", "Silu", "Gelu", "Swiglu"]})
+    with pytest.raises(UnsupportedFeatureError, match=r"ActivationType.Situv2.*has no member Situv2 \(first released in v0.1.19\)"):
+        AiterRunnerCore(MoeRunnerConfig(activation="situv2"))
+    with pytest.raises(UnsupportedFeatureError, match="has no member Relu"):
+        AiterRunnerCore(MoeRunnerConfig(activation="relu"))
+
+
+def test_a_per_call_option_and_a_kwarg_with_different_values_is_an_error(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    qi = _quant_info(fused_moe_kwargs={"dtype": torch.float32})
+    runner.run(_input(), qi)  # the kwarg alone: sent
+    runner.run(_input(output_dtype=torch.float32), qi)  # the same value twice: fine
+    with pytest.raises(KwargCollisionError, match=r"fused_moe_kwargs\['dtype'\] and AiterRunnerInput.output_dtype"):
+        runner.run(_input(output_dtype=torch.bfloat16), qi)
+    assert [c["dtype"] for c in _calls()] == [torch.float32, torch.float32]

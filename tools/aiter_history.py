@@ -215,6 +215,16 @@ def catalog(fused_history: dict[str, Any], entry_history: dict[str, Any]) -> tup
     return entry_points, enums
 
 
+def fused_moe_defaults(fused_history: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Every default (source text) each fused_moe parameter has had, in release-date order."""
+    out: dict[str, list[str]] = {}
+    for r in fused_history["releases"]:
+        for name, default in r["fused_moe_params"]:
+            if default is not None and default not in out.setdefault(name, []):
+                out[name].append(default)
+    return {name: tuple(texts) for name, texts in out.items() if texts}
+
+
 def catalog_source(fused_history: dict[str, Any], entry_history: dict[str, Any]) -> str:
     """The text of ``capabilities/_entry_catalog.py``."""
     entry_points, enums = catalog(fused_history, entry_history)
@@ -242,6 +252,11 @@ def catalog_source(fused_history: dict[str, Any], entry_history: dict[str, Any])
         lines += [f"            {p!r}: {s!r}," for p, s in params.items()]
         lines.append("        },")
         lines.append("    ),")
+    lines.append("}")
+    lines.append("")
+    lines.append("# Every default each fused_moe parameter has had (source text): its 'off' values.")
+    lines.append("FUSED_MOE_DEFAULTS: dict[str, tuple[str, ...]] = {")
+    lines += [f"    {n!r}: {d!r}," for n, d in fused_moe_defaults(fused_history).items()]
     lines.append("}")
     lines.append("")
     lines.append("ENUM_MEMBERS: dict[str, dict[str, Span]] = {")
