@@ -1,19 +1,28 @@
 """Per-call cost of ``AiterRunnerCore.run`` over a no-op ``fused_moe``, in one process.
 
 A fake installed AITER (real files, from ``capabilities.testing``) with the
-signature of AITER v0.1.20.post1 plus ``no_combine`` provides a ``fused_moe``
-that returns its input, so only dispatch is timed. Two baselines run in the
-same process, interleaved with ours:
+signature of AITER v0.1.20.post1 plus ``no_combine`` (read by its body, so a
+build that honours it) provides a ``fused_moe`` that returns its input: only
+dispatch is timed. Two patterns of use, each with three candidates timed
+interleaved in the same process:
 
-- upstream: the pattern of SGLang's AITER runner: a cached
-  ``inspect.signature`` probe asked on every call, the kernel imported in the
-  call, the enums looked up, a per-call kwargs dict, and the call;
-- bare: what a caller who trusts nothing writes by hand without us: the same
+- patterns: ``same``, one quant info reused for every call (one per layer, kept);
+  ``per-forward``, a new quant info with the same options built for every call,
+  as SGLang builds its ``AiterMoeQuantInfo`` in each forward;
+- ours: ``runner.run(runner_input, quant_info)``;
+- upstream: the pattern of SGLang's AITER runner: a cached ``inspect.signature``
+  probe asked on every call, the kernel imported in the call, the enums looked
+  up, a per-call kwargs dict, the call and the output object;
+- floor: what a caller who trusts nothing writes by hand without us: the same
   three input checks the runner makes (int32 ``topk_ids``, rank 2, equal M),
-  then ``fused_moe(hs, w1, w2, weights, ids, **prepared)`` with the kwargs our
-  plan prepared;
-- bare+output: the same, returning the ``AiterRunnerOutput`` that an SGLang-style
-  runner returns (about 160 ns of Python object creation on this machine).
+  ``fused_moe(hs, w1, w2, weights, ids, **prepared)`` with the kwargs our plan
+  prepared, and the ``AiterRunnerOutput`` that ``run()`` returns.
+- floor+kwargs (per-forward only): the same, but with the kwargs read from each fresh
+  quant info, as hand-written per-forward code must (it cannot reuse another quant
+  info's kwargs without knowing they are the same, which is what the runner checks).
+
+With ``--no-combine`` the weights are bf16, so the plan is native (inside the
+limits AITER's own no_combine checks). Ratios are medians of per-repeat ratios.
 
     python benchmarks/dispatch.py [--calls 20000] [--repeat 41] [--no-combine]
 """
@@ -98,17 +107,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="per-call dispatch cost of AiterRunnerCore.run")
     parser.add_argument("--calls", type=int, default=20_000, help="calls per timed burst")
     parser.add_argument("--repeat", type=int, default=41, help="bursts of each candidate, interleaved")
-    parser.add_argument("--no-combine", action="store_true", help="run with MoeRunnerConfig(no_combine=True)")
+    parser.add_argument("--no-combine", action="store_true", help="run with MoeRunnerConfig(no_combine=True), natively")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fake-aiter-") as root:
-        write_fake_aiter(Path(root), params=V0_1_20_POST1, body="return hidden_states", version="0.1.20.post1")
+        write_fake_aiter(Path(root), params=V0_1_20_POST1, body=BODY, version="0.1.20.post1")
         sys.path.insert(0, root)
         return _measure(args)
 
 
-def _measure(args: argparse.Namespace) -> int:
+# Honours no_combine (a body that reads it), and otherwise does nothing.
+BODY = "return hidden_states if not no_combine else hidden_states.unsqueeze(1)"
 
+
+def _measure(args: argparse.Namespace) -> int:
     from aiter.fused_moe import fused_moe
 
     from runners import AiterMoeQuantInfo, AiterRunnerCore, AiterRunnerInput, AiterRunnerOutput, MoeRunnerConfig
@@ -116,26 +128,48 @@ def _measure(args: argparse.Namespace) -> int:
     config = MoeRunnerConfig(no_combine=args.no_combine)
     runner = AiterRunnerCore(config)
     m, e, hidden, inter, topk = 4, 8, 64, 32, 2
-    qi = AiterMoeQuantInfo(
-        w13_weight=torch.zeros(e, 2 * inter, hidden),
-        w2_weight=torch.zeros(e, hidden, inter),
-        fused_moe_kwargs={"splitk": 0, "moe_sorting_dispatch_policy": 0},
-    )
+    dtype = torch.bfloat16 if args.no_combine else torch.float32
+    w13, w2 = torch.zeros(e, 2 * inter, hidden, dtype=dtype), torch.zeros(e, hidden, inter, dtype=dtype)
+    options = {"splitk": 0, "moe_sorting_dispatch_policy": 0}
+
+    def fresh() -> Any:  # what SGLang does in every forward
+        return AiterMoeQuantInfo(w13_weight=w13, w2_weight=w2, fused_moe_kwargs=options)
+
+    kept = fresh()
     ri = AiterRunnerInput(
-        hidden_states=torch.zeros(m, hidden),
+        hidden_states=torch.zeros(m, hidden, dtype=dtype),
         topk_ids=torch.zeros(m, topk, dtype=torch.int32),
         topk_weights=torch.zeros(m, topk),
     )
-    plan = runner.plan(qi)
+    plan = runner.plan(kept)
+    expected = "native" if args.no_combine else "combined"
+    if plan.strategy != expected:
+        raise SystemExit(f"the plan is {plan.strategy}, not {expected}: {plan.why}")
     prepared = dict(plan.kwargs)
     int32 = torch.int32
 
-    def bare(runner_input: Any, quant_info: Any) -> Any:
+    def floor(runner_input: Any, quant_info: Any) -> Any:
         hs, ids = runner_input.hidden_states, runner_input.topk_ids
         hshape, ishape = hs.shape, ids.shape
         if ids.dtype is not int32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
             raise ValueError("malformed input")
-        return fused_moe(hs, quant_info.w13_weight, quant_info.w2_weight, runner_input.topk_weights, ids, **prepared)
+        return AiterRunnerOutput(fused_moe(hs, quant_info.w13_weight, quant_info.w2_weight, runner_input.topk_weights, ids, **prepared))
+
+    static = {k: prepared[k] for k in ("activation", "quant_type", "no_combine") if k in prepared}
+
+    def floor_kwargs(runner_input: Any, quant_info: Any) -> Any:
+        hs, ids = runner_input.hidden_states, runner_input.topk_ids
+        hshape, ishape = hs.shape, ids.shape
+        if ids.dtype is not int32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
+            raise ValueError("malformed input")
+        out = fused_moe(
+            hs, quant_info.w13_weight, quant_info.w2_weight, runner_input.topk_weights, ids,
+            w1_scale=quant_info.w13_scale, w2_scale=quant_info.w2_scale, a1_scale=quant_info.a13_scale,
+            a2_scale=quant_info.a2_scale, bias1=quant_info.b13, bias2=quant_info.b2, expert_mask=quant_info.expert_mask,
+            doweight_stage1=quant_info.doweight_stage1, hidden_pad=quant_info.hidden_pad,
+            intermediate_pad=quant_info.intermediate_pad, **static, **quant_info.fused_moe_kwargs,
+        )  # fmt: skip
+        return AiterRunnerOutput(out)
 
     @functools.cache
     def supports_no_combine() -> bool:
@@ -143,30 +177,35 @@ def _measure(args: argparse.Namespace) -> int:
 
     upstream = _upstream(config, supports_no_combine)
     candidates = {
-        "ours": lambda: runner.run(ri, qi),
-        "upstream": lambda: upstream(ri, qi),
-        "bare": lambda: bare(ri, qi),
-        "bare+output": lambda: AiterRunnerOutput(bare(ri, qi)),
+        ("same", "ours"): lambda: runner.run(ri, kept),
+        ("same", "upstream"): lambda: upstream(ri, kept),
+        ("same", "floor"): lambda: floor(ri, kept),
+        ("per-forward", "ours"): lambda: runner.run(ri, fresh()),
+        ("per-forward", "upstream"): lambda: upstream(ri, fresh()),
+        ("per-forward", "floor"): lambda: floor(ri, fresh()),
+        ("per-forward", "floor+kwargs"): lambda: floor_kwargs(ri, fresh()),
     }
     for fn in candidates.values():  # warm up, and fail loudly if any path is broken
         fn()
     # This machine's timings drift by tens of percent within seconds, so each repeat
-    # times all three back to back in short bursts, and ratios are taken per repeat.
-    times: dict[str, list[float]] = {k: [] for k in candidates}
+    # times every candidate back to back in short bursts, and ratios are taken per repeat.
+    times: dict[tuple[str, str], list[float]] = {k: [] for k in candidates}
     for _ in range(args.repeat):
-        for name, fn in candidates.items():
-            times[name].append(timeit.timeit(fn, number=args.calls) / args.calls * 1e9)
-    ns = {k: statistics.median(v) for k, v in times.items()}
-    vs_upstream = statistics.median(o / u for o, u in zip(times["ours"], times["upstream"]))
-    vs_bare = statistics.median(o / b for o, b in zip(times["ours"], times["bare"]))
-    vs_output = statistics.median(o / b for o, b in zip(times["ours"], times["bare+output"]))
+        for key, fn in candidates.items():
+            times[key].append(timeit.timeit(fn, number=args.calls) / args.calls * 1e9)
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {args.repeat} repeats x {args.calls} calls, "
-          f"no_combine={args.no_combine}; ns per call, median (min..max):")  # fmt: skip
-    for name, values in times.items():
-        print(f"  {name:11s} {ns[name]:8.1f} ns  ({min(values):.1f}..{max(values):.1f})")
-    print(f"  ours / upstream = {vs_upstream:.3f}  (median of per-repeat ratios)")
-    print(f"  ours / bare     = {vs_bare:.3f}  (median of per-repeat ratios)")
-    print(f"  ours / bare+output = {vs_output:.3f}  (median of per-repeat ratios)")
+          f"no_combine={args.no_combine} (plan: {plan.strategy}); ns per call, median (min..max):")  # fmt: skip
+    for key, values in times.items():
+        print(f"  {key[0]:11s} {key[1]:12s} {statistics.median(values):8.1f} ns  ({min(values):.1f}..{max(values):.1f})")
+    for pattern in ("same", "per-forward"):
+        ours = times[(pattern, "ours")]
+        vs_floor = statistics.median(o / f for o, f in zip(ours, times[(pattern, "floor")]))
+        vs_upstream = statistics.median(o / u for o, u in zip(ours, times[(pattern, "upstream")]))
+        line = f"  {pattern:11s} ours / floor = {vs_floor:.3f}   ours / upstream = {vs_upstream:.3f}"
+        if (pattern, "floor+kwargs") in times:
+            vs_kw = statistics.median(o / f for o, f in zip(ours, times[(pattern, "floor+kwargs")]))
+            line += f"   ours / floor+kwargs = {vs_kw:.3f}"
+        print(line)
     return 0
 
 

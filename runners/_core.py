@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -37,7 +36,7 @@ class AiterRunnerCore:
     keeps the result as a plan; later calls only merge tensors into it.
     """
 
-    __slots__ = ("config", "_kernel", "_base", "_plans", "_recipes", "_last", "_per_call_ok", "_logged", "__weakref__")
+    __slots__ = ("config", "_kernel", "_base", "_token", "_strategies", "_recipes", "_last", "_per_call_ok", "_logged", "__weakref__")
 
     def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
         if not isinstance(config, MoeRunnerConfig):
@@ -67,10 +66,8 @@ class AiterRunnerCore:
         self._last: tuple[object, Plan] = (_NOTHING, cast(Plan, None))
         # Per-call options the kernel takes without a word; the others go through gate_per_call.
         self._per_call_ok = frozenset(n for _, n in PER_CALL if kernel.report.support(n) is Support.SUPPORTED)
-        # Weak keys: a plan lives as long as its quant info (its layer's weights), no longer.
-        self._plans: weakref.WeakKeyDictionary[AiterMoeQuantInfo, dict[AiterQuantType | None, Plan]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._token = object()  # this runner, in a quant info's plans (not the runner: no cycle)
+        self._strategies: set[str] = set()  # what the plans so far do with no_combine
         # Recipes by the values they were validated from: a quant info made afresh per forward
         # with the same options finds its recipe here (bounded: a server has a few per layer).
         self._recipes: dict[Hashable, Recipe] = {}
@@ -94,19 +91,22 @@ class AiterRunnerCore:
             )
         if quant_type is quant_info.quant_type:
             quant_type = None  # one plan for "the quant info's own", however it is asked for
-        per_info = self._plans.get(quant_info)
-        if per_info is None:
-            per_info = self._plans.setdefault(quant_info, {})
-        plan = per_info.get(quant_type)
+        # Bound plans live on the quant info (as long as it, no longer), by runner and quant type.
+        key = (self._token, quant_type)
+        plan = quant_info._plans.get(key)
         if plan is None:
-            plan = per_info[quant_type] = bind(self._recipe(quant_info, quant_type), quant_info)
+            plan = quant_info._plans[key] = bind(self._recipe(quant_info, quant_type), quant_info)
         return plan
 
     def _recipe(self, quant_info: AiterMoeQuantInfo, quant_type: AiterQuantType | None) -> Recipe:
-        key = recipe_key(quant_info, quant_info.quant_type if quant_type is None else quant_type)
-        recipe = self._recipes.get(key) if key is not None else None
+        key: Hashable | None = recipe_key(quant_info, quant_info.quant_type if quant_type is None else quant_type, self.config.no_combine)
+        try:
+            recipe = self._recipes.get(key)
+        except TypeError:  # a kwarg value that cannot be hashed
+            key = recipe = None
         if recipe is None:
             recipe = build_recipe(self._kernel, self.config, self._base, quant_info, quant_type)
+            self._strategies.add(recipe.strategy)
             if key is not None:
                 if len(self._recipes) >= _MAX_RECIPES:
                     self._recipes.clear()  # options that change every call: validate afresh, never grow
@@ -197,7 +197,7 @@ class AiterRunnerCore:
     def __repr__(self) -> str:
         nc = ""
         if self.config.no_combine:
-            seen = sorted({p.strategy for per_info in self._plans.values() for p in per_info.values()})
+            seen = sorted(self._strategies)
             nc = f", no_combine={'/'.join(seen)} (the plans so far)" if seen else f", no_combine={self.offers()['no_combine'].how} (no plan yet)"
         return f"AiterRunnerCore({self.config!r}, kernel={self._kernel.report.aiter.describe()}{nc})"
 

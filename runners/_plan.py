@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+from torch import Tensor
 
 import capabilities
 from capabilities import CapabilityReport, InvalidKwargsError, Support
@@ -215,15 +216,15 @@ class Recipe:
     fn: Callable[..., torch.Tensor]
     static: Mapping[str, Any]  # the config's and the runner's own kwargs
     taken: tuple[tuple[str, str], ...]  # (fused_moe keyword, AiterMoeQuantInfo attribute)
-    passed: tuple[str, ...]  # fused_moe_kwargs keys sent on
+    passed: frozenset[str]  # fused_moe_kwargs keys sent on
     no_combine: bool
     strategy: Strategy
     why: str
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What one quant info (and quant type) dispatches to, validated once."""
+class Plan(NamedTuple):
+    """What one quant info (and quant type) dispatches to, validated once. A tuple: made
+    for every fresh quant info, so it must cost little to build."""
 
     fn: Callable[..., torch.Tensor]
     w1: torch.Tensor
@@ -235,28 +236,19 @@ class Plan:
     from_kwargs: frozenset[str] = frozenset()  # the kwargs that fused_moe_kwargs set
 
 
-_TENSOR = object()
-
-
-def recipe_key(qi: AiterMoeQuantInfo, qt: AiterQuantType) -> Hashable | None:
-    """Everything a recipe is decided from, as values; None where a kwarg's value cannot be
-    hashed (that quant info is then validated on its own)."""
-    w1, w2 = qi.w13_weight, qi.w2_weight
-    extra: tuple[Any, ...] = ()
+def recipe_key(qi: AiterMoeQuantInfo, qt: AiterQuantType, no_combine: bool) -> Hashable:
+    """Everything a recipe is decided from, as values (the weights' dtypes and shapes only
+    where ``no_combine`` asks for the native limits; a kwarg's tensor by dtype and shape,
+    never by identity, so the cache keeps no tensor alive). Hashing it raises TypeError
+    where a kwarg's value cannot be hashed (that quant info is then validated on its own)."""
     kw = qi.fused_moe_kwargs
-    if kw:
-        try:
-            extra = tuple(
-                (k, _TENSOR, v.dtype, v.shape) if isinstance(v, torch.Tensor) else (k, type(v), v) for k, v in kw.items()
-            )
-            hash(extra)
-        except (TypeError, AttributeError):
-            return None
+    weights = (qi.w13_weight.dtype, qi.w13_weight.shape, qi.w2_weight.dtype, qi.w2_weight.shape) if no_combine else None
     return (
-        qt, w1.dtype, w1.shape, w2.dtype, w2.shape,
+        qt, weights,
         qi.w13_scale is None, qi.w2_scale is None, qi.a13_scale is None, qi.a2_scale is None,
         qi.b13 is None, qi.b2 is None, qi.expert_mask is None,
-        qi.doweight_stage1, qi.hidden_pad, qi.intermediate_pad, qi.swiglu_limit, extra,
+        qi.doweight_stage1, qi.hidden_pad, qi.intermediate_pad, qi.swiglu_limit,
+        tuple([(k, v.dtype, v.shape) if isinstance(v, Tensor) else (k, v) for k, v in kw.items()]) if kw else None,
     )  # fmt: skip
 
 
@@ -311,7 +303,7 @@ def build_recipe(
         per_token = qt is not AiterQuantType.PER_TENSOR and qt is not AiterQuantType.NONE
         fn = _no_combine.emulating(kernel.fn, weighted=qi.doweight_stage1, per_token_scale=per_token)
         why += "; each route is sent through the same fused_moe as its own row (topk=1)"
-    return Recipe(fn, static, tuple(taken), tuple(passed), strategy != "combined", strategy, why)
+    return Recipe(fn, static, tuple(taken), frozenset(passed), strategy != "combined", strategy, why)
 
 
 def bind(recipe: Recipe, qi: AiterMoeQuantInfo) -> Plan:
@@ -324,7 +316,7 @@ def bind(recipe: Recipe, qi: AiterMoeQuantInfo) -> Plan:
         assert given is not None  # a recipe that passes kwargs was built from a quant info that has them
         for k in recipe.passed:
             kw[k] = given[k]
-    return Plan(recipe.fn, qi.w13_weight, qi.w2_weight, kw, recipe.no_combine, recipe.strategy, recipe.why, frozenset(recipe.passed))
+    return Plan(recipe.fn, qi.w13_weight, qi.w2_weight, kw, recipe.no_combine, recipe.strategy, recipe.why, recipe.passed)
 
 
 def gate_per_call(kernel: Kernel, name: str) -> None:

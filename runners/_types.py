@@ -10,10 +10,12 @@ from typing import Any
 import torch
 
 from ._config import AiterQuantType
+from ._errors import InvalidInputError
+
+_set = object.__setattr__  # the frozen dataclass's own way in
 
 
-# eq=False is load-bearing: identity equality keeps the default __hash__, so a quant info
-# (holding tensors, which do not compare to a bool) can key the runner's weak plan cache.
+# eq=False: identity equality (tensors do not compare to a bool), and the default __hash__.
 @dataclass(frozen=True, eq=False)
 class AiterMoeQuantInfo:
     """Weights and per-layer options. Frozen, and ``fused_moe_kwargs`` is copied into a
@@ -34,16 +36,26 @@ class AiterMoeQuantInfo:
     intermediate_pad: int = 0
     swiglu_limit: float | None = None
     fused_moe_kwargs: Mapping[str, Any] | None = field(default=None)
+    # The runners' bound plans for this quant info, by (runner, quant type): kept here so a
+    # plan lives exactly as long as its quant info (its layer's tensors).
+    _plans: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.fused_moe_kwargs is not None:
-            if not isinstance(self.fused_moe_kwargs, Mapping):
-                raise TypeError(
+        # Built for every forward by some servers: the common cases take the short way.
+        kwargs = self.fused_moe_kwargs
+        if kwargs is not None:
+            if type(kwargs) is not dict and not isinstance(kwargs, Mapping):
+                raise InvalidInputError(
                     "AiterMoeQuantInfo.fused_moe_kwargs must be a mapping of keyword arguments, "
-                    f"not {type(self.fused_moe_kwargs).__name__}"
+                    f"not {type(kwargs).__name__}"
                 )
-            object.__setattr__(self, "fused_moe_kwargs", MappingProxyType(dict(self.fused_moe_kwargs)))
-        object.__setattr__(self, "quant_type", AiterQuantType(self.quant_type))
+            _set(self, "fused_moe_kwargs", MappingProxyType(dict(kwargs)))
+        if type(self.quant_type) is not AiterQuantType:
+            try:
+                _set(self, "quant_type", AiterQuantType(self.quant_type))
+            except ValueError:
+                names = ", ".join(f"AiterQuantType.{q.name}" for q in AiterQuantType)
+                raise InvalidInputError(f"AiterMoeQuantInfo.quant_type must be one of {names}, not {self.quant_type!r}") from None
 
 
 @dataclass(slots=True)

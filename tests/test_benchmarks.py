@@ -19,7 +19,10 @@ def test_dispatch_benchmark_runs(flags: list[str]) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "ours / upstream = " in done.stdout and "ours / bare     = " in done.stdout
+    plan = "native" if flags else "combined"
+    assert f"(plan: {plan})" in done.stdout
+    for pattern in ("same", "per-forward"):
+        assert f"{pattern} ours / floor = " in " ".join(done.stdout.split()) and "ours / upstream = " in done.stdout
 
 
 SMALL = ["--device", "cpu", "--tokens", "1,16", "--experts", "8", "--hidden", "64", "--inter", "32", "--iters", "2"]
