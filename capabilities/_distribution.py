@@ -251,12 +251,24 @@ class _Dist:
                 self._files[name] = None
         return self._files[name]
 
+    def text(self, name: str, problems: list[str]) -> str | None:
+        """A metadata file as text: UTF-8, as the packaging specs say; bytes that are not
+        are a recorded problem, and read as U+FFFD so the rest still counts."""
+        raw = self.read(name, problems)
+        if raw is None:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"{self.path / name} is not valid UTF-8 ({exc.reason} at byte {exc.start}); read with replacement characters")
+            return raw.decode("utf-8", "replace")
+
     def named(self, problems: list[str]) -> tuple[str, str] | None:
         """(name, version) from its METADATA / PKG-INFO headers; None where they cannot be read."""
         if self._named is None:
-            raw = self.read("METADATA" if self.kind == "dist-info" else "PKG-INFO", problems)
+            raw = self.text("METADATA" if self.kind == "dist-info" else "PKG-INFO", problems)
             name = version = ""
-            for line in (raw or b"").decode("utf-8", "replace").splitlines():
+            for line in (raw or "").splitlines():
                 if not line.strip():
                     break
                 key, _, value = line.partition(":")
@@ -404,7 +416,7 @@ def _owner_by_pointer(d: _Dist, real: Path, problems: list[str]) -> _Claim | Non
         infos = sorted(project.glob("*.egg-info")) if project.is_dir() else []
         for info in infos:
             egg = _Dist(info, project, "egg-info")
-            top = (egg.read("top_level.txt", problems) or b"").decode("utf-8", "replace").split()
+            top = (egg.text("top_level.txt", problems) or "").split()
             if MODULE in top and egg.named(problems):
                 return _Claim(egg, f"a legacy develop install: {d.path.name} in {d.base} points at {project}, whose {info.name} names 'aiter'")
         return None
@@ -444,7 +456,7 @@ def _claims_module(d: _Dist, problems: list[str]) -> bool:
         if raw is not None:
             return _mentions(raw, MODULE + "/") or _mentions(raw, MODULE + ".py")
     if d.kind in ("dist-info", "egg-info") and d.path.is_dir():
-        return MODULE in (d.read("top_level.txt", problems) or b"").decode("utf-8", "replace").split()
+        return MODULE in (d.text("top_level.txt", problems) or "").split()
     return False
 
 

@@ -68,6 +68,16 @@ def real_install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return which, target
 
 
+def cli(*argv: str) -> tuple[int, str, str]:
+    """``python -m capabilities ARGV`` in this process: (exit code, stdout, stderr)."""
+    import io
+
+    from capabilities._cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
+
+
 def run_cli(*args: str, pythonpath: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m capabilities ARGS`` in a fresh process (``env``: variables to set)."""
     env = {**os.environ, **(env or {})}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
@@ -11,25 +10,19 @@ from typing import Any
 import pytest
 
 from capabilities._cli import main
-from tests.conftest import run_cli
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.conftest import cli, run_cli
 
 
 def test_text_report_has_aligned_keys_and_one_line_per_feature(fake_aiter: Any) -> None:
     fake_aiter(params="hidden_states, w1, *, no_combine=False", version="0.1.21")
-    code, out, err = _run()
+    code, out, err = cli()
     assert code == 0 and err == ""
     head = out.splitlines()
     assert len(head) <= 25
     assert len({line.index(" : ") for line in head}) == 1  # aligned
     assert head[0].startswith("aiter") and "amd-aiter 0.1.21 (available)" in head[0]  # who, first
     assert head[1].startswith("answer") and "features:" in head[1]  # then the answer
-    code, out, err = _run("-v")
+    code, out, err = cli("-v")
     rows = {k.strip(): v for k, _, v in (line.partition(" : ") for line in out.split("\n\n")[0].splitlines())}
     assert (rows["aiter status"], rows["version"]) == ("available", "0.1.21")
     features = out.split("features (as checked for the archs above):\n")[1].split("\n\n")[0].splitlines()
@@ -39,7 +32,7 @@ def test_text_report_has_aligned_keys_and_one_line_per_feature(fake_aiter: Any) 
 
 def test_json_report_fields(fake_aiter: Any) -> None:
     fake = fake_aiter(params="hidden_states, w1, *, no_combine=False", version="0.1.21")
-    code, out, _ = _run("--json")
+    code, out, _ = cli("--json")
     data = json.loads(out)
     assert code == 0
     assert data["schema_version"] == 2
@@ -71,7 +64,7 @@ def test_json_report_fields(fake_aiter: Any) -> None:
 
 def test_json_fused_moe_is_null_when_unknown(fake_aiter: Any) -> None:
     fake_aiter(fused_moe_source="fused_moe = print\n")
-    data = json.loads(_run("--json")[1])
+    data = json.loads(cli("--json")[1])
     assert data["fused_moe"] is None
     assert data["features"]["no_combine"]["support"] == "unknown"
 
@@ -82,7 +75,7 @@ def test_json_fused_moe_is_null_when_unknown(fake_aiter: Any) -> None:
 )
 def test_require_exit_codes(fake_aiter: Any, require: str, code: int) -> None:
     fake_aiter(params="hidden_states, no_combine=False")
-    got, _, err = _run("--require", require)
+    got, _, err = cli("--require", require)
     assert got == code
     if code:
         assert "--require needs 1 feature(s) not supported by amd-aiter 0.1.20" in err
@@ -90,7 +83,7 @@ def test_require_exit_codes(fake_aiter: Any, require: str, code: int) -> None:
 
 def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
     fake_aiter(params="hidden_states, **kwargs", version="0.1.9")
-    code, _, err = _run("--require", "splitk,no_combin")
+    code, _, err = cli("--require", "splitk,no_combin")
     assert code == 1
     assert "splitk: unknown: 'splitk' is not a named parameter of fused_moe in amd-aiter 0.1.9, which takes **kwargs" in err
     assert "no_combin: unknown: 'no_combin' is not a named parameter" in err and "did you mean 'no_combine'?" in err
@@ -98,7 +91,7 @@ def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
 
 def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
     fake_aiter(impostor=True)
-    code, out, err = _run("--require", "no_combine")
+    code, out, err = cli("--require", "no_combine")
     assert code == 1 and "(impostor)" in out.splitlines()[0]
     assert "AMD's AITER is the distribution 'amd-aiter'" in err
     assert "pip uninstall aiter && pip install amd-aiter" in err  # the impostor goes first
@@ -117,7 +110,7 @@ def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], message: str) -> None:
-    code, out, err = _run(*argv)
+    code, out, err = cli(*argv)
     assert code == 2 and out == ""
     assert message in err and "usage: python -m capabilities" in err
 
@@ -130,7 +123,7 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_import_runs_in_a_child_with_a_time_limit(fake_aiter: Any) -> None:
     fake = fake_aiter()
     (fake.package / "__init__.py").write_text("import time\ntime.sleep(60)\n")
-    code, out, _ = _run("--json", "--import", "--timeout", "0.5")
+    code, out, _ = cli("--json", "--import", "--timeout", "0.5")
     data = json.loads(out)
     assert code == 0
     assert data["aiter"]["status"] == "import_failed"
@@ -142,7 +135,7 @@ def test_aiter_path(tmp_path: Path) -> None:
 
     forget_aiter()
     fake = write_fake_aiter(tmp_path, version="0.1.5", params="hidden_states, moe_sorting_dispatch_policy=0")
-    data = json.loads(_run("--json", "--aiter-path", str(tmp_path))[1])
+    data = json.loads(cli("--json", "--aiter-path", str(tmp_path))[1])
     assert data["aiter"]["location"] == str(fake.package) and data["aiter"]["version"] == "0.1.5"
     assert data["features"]["moe_sorting_dispatch_policy"]["support"] == "supported"
     forget_aiter()
@@ -175,7 +168,7 @@ def test_module_entry_point(fake_aiter: Any) -> None:
 
 
 def _save(tmp_path: Path, name: str) -> str:
-    code, out, _ = _run("--json")
+    code, out, _ = cli("--json")
     assert code == 0
     path = tmp_path / name
     path.write_text(out)
@@ -187,14 +180,14 @@ def test_compare_two_fakes(fake_aiter: Any, tmp_path: Path) -> None:
     a = _save(tmp_path, "a.json")
     fake_aiter(params="hidden_states, w1, splitk=1", version="0.1.9")
     b = _save(tmp_path, "b.json")
-    code, out, err = _run("--compare", a, b)
+    code, out, err = cli("--compare", a, b)
     assert code == 1 and err == ""
     assert f"A: {a}: amd-aiter 0.1.21 (available)" in out
     assert "version: 0.1.21 | 0.1.9" in out
     assert "no_combine: positional_or_keyword = False | absent" in out
     assert "splitk: positional_or_keyword = 0 | positional_or_keyword = 1" in out
     assert "features (as each host answers them): 1 difference(s), A | B\n  no_combine: supported | unsupported\n" in out
-    code, out, _ = _run("--compare", a, b, "--json")
+    code, out, _ = cli("--compare", a, b, "--json")
     data = json.loads(out)
     assert code == 1 and data["features"] == {"no_combine": {"a": "supported", "b": "unsupported"}}
     assert data["identity"]["version"] == {"a": "0.1.21", "b": "0.1.9"} and data["answers_differ"] is True
@@ -203,7 +196,7 @@ def test_compare_two_fakes(fake_aiter: Any, tmp_path: Path) -> None:
 def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
     fake_aiter()
     a = _save(tmp_path, "a.json")
-    code, out, _ = _run("--compare", a, a)
+    code, out, _ = cli("--compare", a, a)
     assert code == 0 and "features (as each host answers them): same" in out and "every answer is the same" in out
 
 
@@ -225,5 +218,5 @@ def test_compare_bad_files_exit_2(fake_aiter: Any, tmp_path: Path, content: str 
         content = Path(good).read_text().replace('"schema_version": 2', '"schema_version": 99')
     if content is not None:
         bad.write_text(content)
-    code, _, err = _run("--compare", good, str(bad))
+    code, _, err = cli("--compare", good, str(bad))
     assert code == 2 and message in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -18,16 +17,9 @@ import capabilities
 from capabilities import AiterStatus, Support, UsageError
 from capabilities._header import parse as parse_header
 from capabilities.testing import forget_aiter, write_fake_aiter
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, cli, run_cli
 
 SIGNATURE = "hidden_states, w1, w2, topk_weight, topk_ids, splitk=0"
-
-
-def _cli(*argv: str) -> tuple[int, str, str]:
-    from capabilities._cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 # --- identity: the answer is what `import aiter` would do --------------------------------
@@ -199,7 +191,7 @@ def test_the_cache_keys_on_an_imported_fused_moe(fake_aiter: Any) -> None:
 def test_deeply_nested_json_is_a_usage_error(tmp_path: Path) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
-    code, _, err = _cli("--compare", str(deep), str(deep))
+    code, _, err = cli("--compare", str(deep), str(deep))
     assert code == 2 and "nested too deeply" in err
 
 
@@ -236,7 +228,7 @@ def test_with_stderr_closed_nothing_lands_on_stdout_after_the_json(fake_aiter: A
 def test_any_jit_config_shape_gives_a_report(fake_aiter: Any, config: str) -> None:
     fake = fake_aiter(jit_modules=["module_ok"])
     (fake.package / "jit" / "optCompilerConfig.json").write_text(config)
-    code, out, err = _cli("--json")
+    code, out, err = cli("--json")
     assert code == 0, err
     jit = json.loads(out)["jit"]
     assert jit["error"] or set(jit["modules"]) == {"module_ok"}
@@ -301,8 +293,8 @@ def test_a_runner_given_a_wrong_report_says_so(fake_aiter: Any) -> None:
 
 def test_cli_name_mistakes(fake_aiter: Any) -> None:
     fake_aiter()
-    code, out, err = _cli("--require", "no_combine,no_combine,no_combine")
+    code, out, err = cli("--require", "no_combine,no_combine,no_combine")
     assert code == 1 and err.count("  no_combine:") == 1  # said once
-    code, out, err = _cli("--require", "aiter.fused_moe.fused_moe")
+    code, out, err = cli("--require", "aiter.fused_moe.fused_moe")
     assert code == 0, err
     assert "no enum aiter" not in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
@@ -14,7 +13,7 @@ import torch
 import capabilities
 from capabilities import Support
 from capabilities._agree import merge
-from capabilities._cli import main
+from tests.conftest import cli
 from capabilities._gpu import arch_name, read_gpus
 from capabilities._kernels import parse_kernel_name
 from capabilities.testing import write_fake_sysfs
@@ -168,7 +167,7 @@ def test_a_hidden_or_gfx942_only_process_fails_the_mxfp4_gate(fake_aiter: Any, f
     fake_sysfs([(*GFX942, U0), (*GFX950, U1)])
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    code, _, err = _cli("--require", "QuantType.per_1x32")
+    code, _, err = cli("--require", "QuantType.per_1x32")
     assert code == 1, err
     report = capabilities.probe()
     assert report.archs.source in ("live", "hidden")
@@ -179,7 +178,7 @@ def test_a_visible_gfx950_passes_the_mxfp4_gate(fake_aiter: Any, fake_sysfs: Any
     _build(fake_aiter)
     fake_sysfs([(*GFX942, U0), (*GFX950, U1)])
     monkeypatch.setenv("ROCR_VISIBLE_DEVICES", "GPU-00aa11bb22cc44ee")
-    assert _cli("--require", "QuantType.per_1x32")[0] == 0
+    assert cli("--require", "QuantType.per_1x32")[0] == 0
     assert capabilities.probe().archs.names == ("gfx950",)
 
 
@@ -193,7 +192,7 @@ def test_undecided_visibility_answers_unknown_never_nothing_to_check(fake_aiter:
     assert feature.support is Support.UNKNOWN and "cannot be told" in feature.detail
     assert report.support("no_combine") is report.features["no_combine"].support  # not a per-arch feature
     assert any("node 1" in p for p in report.evidence.problems)
-    assert _cli("--require", "QuantType.per_1x32")[0] == 1
+    assert cli("--require", "QuantType.per_1x32")[0] == 1
 
 
 @pytest.mark.parametrize("name", ["²", "node0", "-1", "1a"])
@@ -326,11 +325,6 @@ def test_the_live_gfx942_makes_the_runner_refuse_mxfp4_before_any_call(fake_aite
 # --- JIT readiness ---------------------------------------------------------------------
 
 
-def _cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
-
-
 def test_jit_section_and_require_prebuilt(fake_aiter: Any, fake_sysfs: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aiter/jit of this machine's
     monkeypatch.delenv("AITER_JIT_DIR", raising=False)
@@ -338,20 +332,20 @@ def test_jit_section_and_require_prebuilt(fake_aiter: Any, fake_sysfs: Any, monk
     fake_sysfs([GFX942])
     jit = capabilities.probe().jit
     assert jit.prebuilt == ("module_moe_sorting",) and jit.modules["module_moe_sorting"].archs == ("gfx942",)
-    assert _cli("--require-prebuilt", "module_moe_sorting")[0] == 0
-    code, _, err = _cli("--require-prebuilt", "module_moe_asm,module_moe_sortin")
+    assert cli("--require-prebuilt", "module_moe_sorting")[0] == 0
+    code, _, err = cli("--require-prebuilt", "module_moe_asm,module_moe_sortin")
     assert code == 1
     assert "module_moe_asm: not prebuilt" in err and "the first call of its kernels will compile it" in err
     assert "module_moe_sortin: not a JIT module of amd-aiter 0.1.20 (did you mean 'module_moe_sorting'" in err
-    code, _, err = _cli("--require-prebuilt", "module_moe_sorting", "--arch", "gfx950")
+    code, _, err = cli("--require-prebuilt", "module_moe_sorting", "--arch", "gfx950")
     assert code == 1 and "built at" in err and "not for gfx950" in err
-    _, out, _ = _cli()
+    _, out, _ = cli()
     assert "jit         : 1 of 2 modules prebuilt; the others compile on their first call" in out
-    assert re.search(r"prebuilt +: module_moe_sorting", _cli("-v")[1])
+    assert re.search(r"prebuilt +: module_moe_sorting", cli("-v")[1])
 
 
 def test_cli_arch_usage_errors() -> None:
-    code, _, err = _cli("--arch", "MI300")
+    code, _, err = cli("--arch", "MI300")
     assert code == 2 and "--arch names look like 'gfx942'" in err
 
 
@@ -376,7 +370,7 @@ def test_a_mixed_group_agrees_on_what_both_archs_serve(fake_aiter: Any, fake_sys
 def test_json_carries_the_hardware_sections(fake_aiter: Any, fake_sysfs: Any) -> None:
     _build(fake_aiter)
     fake_sysfs([GFX942])
-    data = json.loads(_cli("--json")[1])
+    data = json.loads(cli("--json")[1])
     assert data["gpus"] == [
         {"index": 0, "node": 1, "arch": "gfx942", "compute_units": 304, "vendor_id": 4098, "uuid": "GPU-1d6e3a5b00000001", "visible": True}
     ]

@@ -3,7 +3,6 @@ the report comes (exit 0), and what went wrong is in it."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -17,15 +16,8 @@ import pytest
 
 import capabilities
 from capabilities import AiterStatus, Support
-from capabilities._cli import main
 from capabilities.testing import write_fake_aiter
-from tests.conftest import ROOT, run_cli
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.conftest import ROOT, cli, run_cli
 
 
 # --- the disk -------------------------------------------------------------------
@@ -61,16 +53,29 @@ def test_an_unreadable_record_is_a_recorded_problem(fake_aiter: Any, monkeypatch
     assert any("RECORD cannot be read: PermissionError" in p for p in report.evidence.problems)
 
 
-@pytest.mark.parametrize("which", ["METADATA", "top_level.txt"])
-def test_non_utf8_metadata_is_a_recorded_problem(fake_aiter: Any, which: str) -> None:
+def test_non_utf8_metadata_is_a_recorded_problem(fake_aiter: Any) -> None:
     fake = fake_aiter()
     assert fake.dist_info is not None
-    path = fake.dist_info / which
+    path = fake.dist_info / "METADATA"
     path.write_bytes(path.read_bytes() + b"Summary: caf\xe9\n")
-    code, out, err = _run("--json")
+    code, out, err = cli("--json")
     assert code == 0 and err == ""
     data = json.loads(out)
-    assert data["aiter"]["status"] == "available"
+    assert (data["aiter"]["status"], data["aiter"]["distribution"]) == ("available", "amd-aiter")  # the rest still counts
+    assert [p for p in data["evidence"]["problems"] if "METADATA is not valid UTF-8" in p]
+
+
+def test_a_non_utf8_top_level_that_is_read_is_a_recorded_problem(fake_aiter: Any) -> None:
+    fake = fake_aiter()
+    assert fake.dist_info is not None
+    (fake.dist_info / "RECORD").unlink()  # no file proves ownership: top_level.txt is read instead
+    top = fake.dist_info / "top_level.txt"
+    top.write_bytes(top.read_bytes() + b"caf\xe9\n")
+    code, out, err = cli("--json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert [p for p in data["evidence"]["problems"] if "top_level.txt is not valid UTF-8" in p]
+    assert data["aiter"]["distribution"] is None  # a claim is no proof
 
 
 @pytest.mark.parametrize(
@@ -80,7 +85,7 @@ def test_non_utf8_metadata_is_a_recorded_problem(fake_aiter: Any, which: str) ->
 )
 def test_deeply_nested_source_gives_an_answer(fake_aiter: Any, source: str) -> None:
     fake_aiter(fused_moe_source=source)
-    code, out, _ = _run("--json")
+    code, out, _ = cli("--json")
     assert code == 0
     assert json.loads(out)["aiter"]["status"] in ("unreadable", "available")
 
@@ -149,14 +154,13 @@ def test_the_runner_refuses_a_kernel_whose_signature_is_unknown(fake_aiter: Any)
 
 
 def test_raising_repr_and_module_getattr_in_process(fake_aiter: Any) -> None:
-    fake = fake_aiter(
+    fake_aiter(
         fused_moe_source=(
             "class _D:\n    def __repr__(self):\n        raise RuntimeError('no')\n"
             "def fused_moe(x, d=_D()): ...\n"
             "def __getattr__(name):\n    raise RuntimeError('module getattr')\n"
         )
     )
-    assert fake
     report = capabilities.probe(runtime=True)
     assert report.support("d") is Support.SUPPORTED
     assert report.fused_moe is not None and report.fused_moe.source == "runtime_signature"
@@ -187,7 +191,7 @@ def test_whatever_the_child_prints_the_report_comes(fake_aiter: Any, name: str) 
     fake = fake_aiter()
     init = fake.package / "__init__.py"
     init.write_text(CHILD_SAYS[name] + init.read_text())
-    code, out, err = _run("--json", "--import")
+    code, out, err = cli("--json", "--import")
     assert code == 0, err
     data = json.loads(out)
     if name == "non-utf8-output":  # noise before the answer changes nothing
@@ -207,7 +211,7 @@ def test_import_that_leaves_work_running_answers_at_once_and_leaves_no_orphan(fa
         "threading.Thread(target=time.sleep, args=(60,)).start()\n" + init.read_text()
     )
     start = time.monotonic()
-    code, out, _ = _run("--json", "--import", "--timeout", "50")
+    code, out, _ = cli("--json", "--import", "--timeout", "50")
     assert code == 0 and time.monotonic() - start < 20
     assert json.loads(out)["fused_moe"]["source"] == "runtime_signature"
     pid = int(pidfile.read_text())
@@ -219,7 +223,7 @@ def test_import_that_leaves_work_running_answers_at_once_and_leaves_no_orphan(fa
 @pytest.mark.parametrize("timeout", ["1e9", "inf"])
 def test_huge_timeouts_are_accepted(fake_aiter: Any, timeout: str) -> None:
     fake_aiter()
-    code, out, err = _run("--json", "--import", "--timeout", timeout)
+    code, out, err = cli("--json", "--import", "--timeout", timeout)
     assert code == 0, err
     assert json.loads(out)["evidence"]["runtime"]["error"] is None
 
@@ -253,7 +257,7 @@ def test_a_hanging_isolated_probe_does_not_stall_other_probes(fake_aiter: Any, t
 
 def test_require_accumulates(fake_aiter: Any) -> None:
     fake_aiter(params="hidden_states, no_combine=False")
-    code, _, err = _run("--require", "splitk", "--require", "no_combine,beta")
+    code, _, err = cli("--require", "splitk", "--require", "no_combine,beta")
     assert code == 1
     assert "--require needs 2 feature(s)" in err and "beta: unsupported" in err and "splitk: unsupported" in err
 
@@ -264,13 +268,13 @@ def test_require_accumulates(fake_aiter: Any) -> None:
 )
 def test_aiter_path_mistakes_are_usage_errors(fake_aiter: Any, which: str, message: str) -> None:
     fake = fake_aiter()
-    code, out, err = _run("--aiter-path", str(fake.package) if which == "package" else "")
+    code, out, err = cli("--aiter-path", str(fake.package) if which == "package" else "")
     assert code == 2 and out == "" and message in err
 
 
 @pytest.mark.parametrize("value", ["nan", "-1"])
 def test_timeout_must_be_a_positive_number(value: str) -> None:
-    code, _, err = _run("--timeout", value)
+    code, _, err = cli("--timeout", value)
     assert code == 2 and "--timeout must be a positive number" in err
 
 
@@ -281,7 +285,7 @@ def test_compare_reads_back_its_own_json_whatever_the_path_bytes(tmp_path: Path)
     done = run_cli("--json", "--aiter-path", str(root))
     assert done.returncode == 0, done.stderr
     saved.write_text(done.stdout)
-    code, out, err = _run("--compare", str(saved), str(saved))
+    code, out, err = cli("--compare", str(saved), str(saved))
     assert code == 0, err
     assert "every answer is the same" in out
 
@@ -289,11 +293,11 @@ def test_compare_reads_back_its_own_json_whatever_the_path_bytes(tmp_path: Path)
 def test_compare_prints_values_not_enum_names(fake_aiter: Any, tmp_path: Path) -> None:
     fake_aiter()
     a = tmp_path / "a.json"
-    a.write_text(_run("--json")[1])
+    a.write_text(cli("--json")[1])
     fake_aiter(impostor=True)
     b = tmp_path / "b.json"
-    b.write_text(_run("--json")[1])
-    code, out, _ = _run("--compare", str(a), str(b))
+    b.write_text(cli("--json")[1])
+    code, out, _ = cli("--compare", str(a), str(b))
     assert code == 1
     assert "status: available | impostor" in out and "AiterStatus" not in out
 
@@ -308,7 +312,7 @@ def test_a_closed_pipe_ends_quietly(fake_aiter: Any) -> None:
 
 
 def test_text_report_without_aiter_says_it_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    code, out, _ = _run("--aiter-path", str(tmp_path))
+    code, out, _ = cli("--aiter-path", str(tmp_path))
     assert code == 0
     assert out.count("not installed") == 1 and "pip install amd-aiter" in out
     assert out.splitlines()[0].startswith("aiter") and out.splitlines()[1].startswith("answer")

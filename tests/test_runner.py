@@ -113,10 +113,16 @@ def test_empty_input_calls_no_kernel_and_keeps_rank(fake_aiter: Any, no_combine:
     assert _calls() == []
 
 
-def test_empty_input_with_unsupported_no_combine_still_fails_first(fake_aiter: Any) -> None:
-    fake_aiter(params=LATEST, body=BODY)
-    with pytest.raises(UnsupportedFeatureError, match="no_combine"):
-        AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse")).run(_input(0), _quant_info())
+def test_empty_input_is_still_checked_before_it_is_answered(fake_aiter: Any) -> None:
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC)  # native no_combine: the runner is made
+    runner = AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
+    # fp32 weights are outside the native limits, and refuse forbids emulating: even with no
+    # tokens the request is refused, as it would be with tokens.
+    with pytest.raises(UnsupportedFeatureError, match="no_combine: not served natively: outside the native limits"):
+        runner.run(_input(0), _quant_info(torch.float32))
+    with pytest.raises(InvalidKwargsError, match="zz"):
+        AiterRunnerCore(MoeRunnerConfig()).run(_input(0), _quant_info(fused_moe_kwargs={"zz": 1}))
+    assert _calls() == []
 
 
 # --- kwargs -------------------------------------------------------------------

@@ -205,16 +205,16 @@ _counter = itertools.count()
 @settings(max_examples=60, deadline=None)
 @given(signatures())
 def test_static_and_runtime_probes_agree(sig: list[tuple[str, ParameterKind, object]]) -> None:
-    root = Path(tempfile.mkdtemp(prefix=f"prop-{next(_counter)}-"))
-    fake = write_fake_aiter(root, params=_render(sig))
-    sys.path.insert(0, str(fake.root))
-    forget_aiter()
-    try:
-        static = capabilities.probe()
-        runtime = capabilities.probe(runtime=True)
-    finally:
-        sys.path.remove(str(fake.root))
+    with tempfile.TemporaryDirectory(prefix=f"prop-{next(_counter)}-") as tmp:  # removed after each example
+        fake = write_fake_aiter(Path(tmp), params=_render(sig))
+        sys.path.insert(0, str(fake.root))
         forget_aiter()
+        try:
+            static = capabilities.probe()
+            runtime = capabilities.probe(runtime=True)
+        finally:
+            sys.path.remove(str(fake.root))
+            forget_aiter()
     assert static.fused_moe is not None and runtime.fused_moe is not None
     assert runtime.fused_moe.source == "runtime_signature"
     assert runtime.evidence.disagreement is None

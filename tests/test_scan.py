@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from capabilities._cli import main
+from tests.conftest import cli
 from capabilities.testing import write_package
 
 # Two releases of one AITER: topk_softmax grows from 5 to 7 parameters, qr_get_handle gains
@@ -122,8 +121,7 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _scan(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(["scan", *argv], stdout=out, stderr=err), out.getvalue(), err.getvalue()
+    return cli("scan", *argv)
 
 
 def _calls(trees: dict[str, Path], tree: str) -> dict[tuple[str, int, str], dict[str, Any]]:
