@@ -43,7 +43,9 @@ def _headline(report: CapabilityReport) -> list[tuple[str, str]]:
         return [("answer", f"{what}; no feature is supported"), ("why", _short(a.detail, 300)), ("fix", a.install_hint)]
     c = counts(report)
     sig = "signature unknown" if fm is None else f"{len(fm.parameters)} parameters ({fm.source.replace('_', ' ')})"
-    rows = [("answer", f"fused_moe: {sig}; features: " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
+    archs = report.archs.names
+    scope = f"for {', '.join(archs)}" if archs else "for the build, no architecture checked"
+    rows = [("answer", f"fused_moe: {sig}; features ({scope}): " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
     if a.status is AiterStatus.IMPORT_FAILED:
         rows.append(("import", _short(f"failed: {a.import_error}; the answers come from the source")))
     elif a.status is AiterStatus.UNREADABLE:
@@ -103,11 +105,14 @@ def _where_rows(report: CapabilityReport) -> list[tuple[str, str]]:
 
 
 def summary(report: CapabilityReport, verdict: Sequence[tuple[str, str]] = ()) -> str:
-    """The first screen: who, the verdict on what was asked (or the headline), each arch in a
-    line, JIT readiness, and how to see more. At most 25 lines for any AITER."""
+    """The first screen: who, then the verdict on what was asked (and the archs it holds for),
+    or else the headline, each arch in a line and JIT readiness; and how to see more. At
+    most 25 lines for any AITER."""
     rows = [identity_row(report)]
     rows += list(verdict) if verdict else _headline(report)
-    if report.aiter.is_aiter:
+    if report.aiter.is_aiter and verdict:
+        rows += [r for r in _where_rows(report) if r[0] == "checked for"]  # what the verdict holds for
+    elif report.aiter.is_aiter:
         rows += _where_rows(report)
         rows += _arch_rows(report)[:8]
         rows.append(_jit_row(report))

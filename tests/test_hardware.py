@@ -377,3 +377,21 @@ def test_json_carries_the_hardware_sections(fake_aiter: Any, fake_sysfs: Any) ->
     assert data["arch_features"]["gfx942"]["QuantType.per_1x32"]["support"] == "unsupported"
     assert set(data["jit"]["modules"]) == {"module_moe_asm", "module_moe_sorting"}
     assert data["archs"] == {"names": ["gfx942"], "source": "live", "detail": "no visibility variable is set: every GPU is visible"}
+
+
+@pytest.mark.parametrize("argv", [[], ["--arch", "gfx942"], ["--arch", "gfx950"], ["--arch", "gfx942,gfx950"]])
+def test_the_answer_line_counts_what_the_gates_answer_for_the_archs_considered(fake_aiter: Any, fake_sysfs: Any, argv: list[str]) -> None:
+    _build(fake_aiter)
+    fake_sysfs([])
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    answer = next(line for line in out.splitlines() if line.startswith("answer"))
+    report = capabilities.probe(arch=argv[1].split(",") if argv else None)
+    counts = {s: sum(1 for n in report.features if report.support(n) is s) for s in Support}
+    assert ", ".join(f"{counts[s]} {s.value}" for s in Support) in answer
+    scope = f"for {', '.join(report.archs.names)}" if argv else "for the build, no architecture checked"
+    assert f"features ({scope})" in answer
+    per_1x32 = report.support("QuantType.per_1x32")
+    assert per_1x32 is (Support.UNSUPPORTED if "gfx942" in "".join(argv) else Support.SUPPORTED)
+    code, _, _ = cli("--require", "QuantType.per_1x32", *argv)  # the gate agrees with the count
+    assert code == (1 if per_1x32 is Support.UNSUPPORTED else 0)
