@@ -56,7 +56,7 @@ class Diff:
     """Every difference, as values (``--compare --json`` prints this)."""
 
     identity: dict[str, Pair] = field(default_factory=dict)
-    parameters: dict[str, Pair] = field(default_factory=dict)  # fused_moe: "kind = default", None where absent
+    parameters: dict[str, Pair] = field(default_factory=dict)  # fused_moe: {"kind", "default"}, None where absent
     enum_values: dict[str, Pair] = field(default_factory=dict)
     features: dict[str, Pair] = field(default_factory=dict)  # as each report answers: support, or "absent"
     arch_features: dict[str, dict[str, Pair]] = field(default_factory=dict)
@@ -85,15 +85,15 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def _params(report: CapabilityReport) -> dict[str, str]:
+def _params(report: CapabilityReport) -> dict[str, dict[str, str | None]]:
     fm = report.fused_moe
     if fm is None:
         return {}
-    return {p.name: p.kind.value + ("" if p.default is None else f" = {p.default}") for p in fm.parameters}
+    return {p.name: {"kind": p.kind.value, "default": p.default} for p in fm.parameters}
 
 
-def _gpus(report: CapabilityReport) -> list[str]:
-    return [f"{g.index}: {g.arch}{' ' + g.uuid if g.uuid else ''}" for g in report.gpus if g.visible]
+def _gpus(report: CapabilityReport) -> list[dict[str, Any]]:
+    return [{"index": g.index, "arch": g.arch, "uuid": g.uuid} for g in report.gpus if g.visible]
 
 
 def diff(a: CapabilityReport, b: CapabilityReport) -> Diff:
@@ -145,10 +145,15 @@ def _per_arch(report: CapabilityReport, name: str) -> bool:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, dict):
+    """A value of the diff as text (the diff itself holds values, for --json)."""
+    if isinstance(value, dict) and "names" in value:
         return f"{', '.join(value['names']) or 'none'} ({value['source']})"
+    if isinstance(value, dict) and "kind" in value:
+        return str(value["kind"]) + ("" if value["default"] is None else f" = {value['default']}")
+    if isinstance(value, dict) and "arch" in value:
+        return f"{value['index']}: {value['arch']}" + (f" {value['uuid']}" if value["uuid"] else "")
     if isinstance(value, list):
-        return "; ".join(value) or "none"
+        return "; ".join(_show(v) for v in value) or "none"
     return "absent" if value is None else str(value)
 
 

@@ -191,6 +191,8 @@ def test_compare_two_fakes(fake_aiter: Any, tmp_path: Path) -> None:
     data = json.loads(out)
     assert code == 1 and data["features"] == {"no_combine": {"a": "supported", "b": "unsupported"}}
     assert data["identity"]["version"] == {"a": "0.1.21", "b": "0.1.9"} and data["answers_differ"] is True
+    assert data["parameters"]["no_combine"] == {"a": {"kind": "positional_or_keyword", "default": "False"}, "b": None}
+    assert data["parameters"]["splitk"] == {"a": {"kind": "positional_or_keyword", "default": "0"}, "b": {"kind": "positional_or_keyword", "default": "1"}}
 
 
 def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
