@@ -13,6 +13,8 @@ interleaved in the same process:
 - upstream: the pattern of SGLang's AITER runner: a cached ``inspect.signature``
   probe asked on every call, the kernel imported in the call, the enums looked
   up, a per-call kwargs dict, the call and the output object;
+- upstream+recipe: the same with the recipe's ``capabilities.check_call`` line, which
+  checks each quant info's ``fused_moe_kwargs`` (once per key set, then a lookup);
 - floor: what a caller who trusts nothing writes by hand without us: the same
   three input checks the runner makes (int32 ``topk_ids``, rank 2, equal M),
   ``fused_moe(hs, w1, w2, weights, ids, **prepared)`` with the kwargs our plan
@@ -55,8 +57,9 @@ V0_1_20_POST1 = (
 )
 
 
-def _upstream(config: Any, no_combine_probe: Any) -> Any:
-    """SGLang's per-call pattern, as a function of (runner_input, quant_info)."""
+def _upstream(config: Any, no_combine_probe: Any, check_call: Any = None) -> Any:
+    """SGLang's per-call pattern, as a function of (runner_input, quant_info); with
+    ``check_call``, the SGLang recipe's kwargs check (docs/integration.md) added."""
 
     from runners import AiterRunnerOutput  # a module-level import upstream: not a per-call cost
 
@@ -70,6 +73,8 @@ def _upstream(config: Any, no_combine_probe: Any) -> Any:
 
         extra: dict[str, Any] = {}
         if quant_info.fused_moe_kwargs:
+            if check_call is not None:
+                check_call(fused_moe, quant_info.fused_moe_kwargs, partial=True)
             extra.update(quant_info.fused_moe_kwargs)
         if runner_input.num_local_tokens is not None:
             extra["num_local_tokens"] = runner_input.num_local_tokens
@@ -175,13 +180,18 @@ def _measure(args: argparse.Namespace) -> int:
     def supports_no_combine() -> bool:
         return "no_combine" in inspect.signature(fused_moe).parameters
 
+    import capabilities
+
     upstream = _upstream(config, supports_no_combine)
+    recipe = _upstream(config, supports_no_combine, capabilities.check_call)
     candidates = {
         ("same", "ours"): lambda: runner.run(ri, kept),
         ("same", "upstream"): lambda: upstream(ri, kept),
+        ("same", "upstream+recipe"): lambda: recipe(ri, kept),
         ("same", "floor"): lambda: floor(ri, kept),
         ("per-forward", "ours"): lambda: runner.run(ri, fresh()),
         ("per-forward", "upstream"): lambda: upstream(ri, fresh()),
+        ("per-forward", "upstream+recipe"): lambda: recipe(ri, fresh()),
         ("per-forward", "floor"): lambda: floor(ri, fresh()),
         ("per-forward", "floor+kwargs"): lambda: floor_kwargs(ri, fresh()),
     }
@@ -196,7 +206,7 @@ def _measure(args: argparse.Namespace) -> int:
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {args.repeat} repeats x {args.calls} calls, "
           f"no_combine={args.no_combine} (plan: {plan.strategy}); ns per call, median (min..max):")  # fmt: skip
     for key, values in times.items():
-        print(f"  {key[0]:11s} {key[1]:12s} {statistics.median(values):8.1f} ns  ({min(values):.1f}..{max(values):.1f})")
+        print(f"  {key[0]:11s} {key[1]:15s} {statistics.median(values):8.1f} ns  ({min(values):.1f}..{max(values):.1f})")
     for pattern in ("same", "per-forward"):
         ours = times[(pattern, "ours")]
         vs_floor = statistics.median(o / f for o, f in zip(ours, times[(pattern, "floor")]))
@@ -206,6 +216,8 @@ def _measure(args: argparse.Namespace) -> int:
             vs_kw = statistics.median(o / f for o, f in zip(ours, times[(pattern, "floor+kwargs")]))
             line += f"   ours / floor+kwargs = {vs_kw:.3f}"
         print(line)
+        with_recipe = statistics.median(r / u for r, u in zip(times[(pattern, "upstream+recipe")], times[(pattern, "upstream")]))
+        print(f"  {pattern:11s} upstream+recipe / upstream = {with_recipe:.3f}")
     return 0
 
 

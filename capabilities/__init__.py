@@ -59,7 +59,13 @@ _HOME = {
 __all__ = list(_HOME)  # and __version__, which is no API to import
 
 
+# Public modules, reachable as attributes after a plain ``import capabilities``.
+_MODULES = ("errors", "model", "testing")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)  # the import binds it here
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module 'capabilities' has no attribute {name!r}")
@@ -69,7 +75,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *__all__, *_MODULES})
 
 
 if TYPE_CHECKING:  # what mypy sees: the same names, imported eagerly

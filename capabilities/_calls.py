@@ -14,7 +14,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+import inspect
+import threading
+import types
+import warnings
+from types import MappingProxyType
+from typing import Any, Literal, overload
 
 from ._catalog import is_stub_name
 from ._entry_catalog import ENTRY_POINTS
@@ -31,6 +36,7 @@ from .errors import (
 from ._features import SHORT
 from ._gate import _checked_report, gate, warn_once
 from .model import Parameter, ParameterKind, Resolution, Support
+from ._runtime import signature_of
 from ._registry import resolver_for
 from ._report import CapabilityReport
 
@@ -41,14 +47,16 @@ Answer = Literal["ok", "fails", "unknown"]
 class CallShape:
     """How a call passes its arguments: ``args`` positional ones (a lower bound with
     ``star_args``, a ``*iterable``), ``keywords`` by name, ``maybe`` keywords that a
-    ``**dict`` holds only on some paths, and ``star_kwargs`` for a ``**mapping`` whose keys
-    cannot be read."""
+    ``**dict`` holds only on some paths, ``star_kwargs`` for a ``**mapping`` whose keys
+    cannot be read, and ``partial`` where the call passes more than this (only what is
+    described is checked: nothing counts as missing)."""
 
     args: int = 0
     keywords: tuple[str, ...] = ()
     star_args: bool = False
     star_kwargs: bool = False
     maybe: tuple[str, ...] = ()
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdic
         return Verdict("fails", f"{short}() got some positional-only arguments passed as keyword arguments: '{', '.join(posonly)}'")
     if unexpected:
         return Verdict("fails", f"{short}() got an unexpected keyword argument '{unexpected[0]}'", tuple(unexpected))
+    if shape.partial:  # the rest of the call is not described: nothing can be missing
+        if shape.star_kwargs:
+            return Verdict("unknown", "the keys of its **mapping cannot be read, so what they bind cannot be told")
+        return Verdict("ok", "Python takes these arguments (the rest of the call is not checked)")
     bound = by_position | {k for k in (*shape.keywords, *shape.maybe) if k in by_name and by_name[k].kind is not K.POSITIONAL_ONLY}
     missing_pos = [p.name for p in positional if p.default is None and p.name not in bound]
     missing_kw = [p.name for p in params if p.kind is K.KEYWORD_ONLY and p.default is None and p.name not in bound]
@@ -206,6 +218,7 @@ def _keywords(kwargs: object) -> tuple[str, ...]:
 # --- checking a call -------------------------------------------------------------------------
 
 
+@overload
 def check_call(
     name: str,
     kwargs: Iterable[str] = (),
@@ -213,25 +226,69 @@ def check_call(
     args: int = 0,
     star_args: bool = False,
     star_kwargs: bool = False,
+    partial: bool = False,
     report: CapabilityReport | None = None,
-) -> CapabilityReport:
+) -> CapabilityReport: ...
+
+
+@overload
+def check_call(
+    name: Callable[..., Any],
+    kwargs: Iterable[str] = (),
+    *,
+    args: int = 0,
+    star_args: bool = False,
+    star_kwargs: bool = False,
+    partial: bool = False,
+    report: None = None,
+) -> None: ...
+
+
+def check_call(
+    name: str | Callable[..., Any],
+    kwargs: Iterable[str] = (),
+    *,
+    args: int = 0,
+    star_args: bool = False,
+    star_kwargs: bool = False,
+    partial: bool = False,
+    report: CapabilityReport | None = None,
+) -> CapabilityReport | None:
     """Check a call of any AITER function against the installed build, as Python binds it.
 
     ``args`` positional arguments and the keyword names ``kwargs``; ``star_args``:
     the call also passes ``*iterable`` (``args`` is then a lower bound);
-    ``star_kwargs``: it passes a ``**mapping`` whose keys cannot be read.
-    Raises :class:`UnsupportedFeatureError` where the name does not resolve in this
+    ``star_kwargs``: it passes a ``**mapping`` whose keys cannot be read; ``partial``:
+    the call passes more than these (a pass-through dict checked on its own), so
+    nothing counts as missing. Raises :class:`UnsupportedFeatureError` where the name does not resolve in this
     build, :class:`InvalidKwargsError` for keywords it does not take (with "did you
     mean"), :class:`InvalidCallError` (a TypeError) for any other binding error;
     warns once and passes where the answer is ``unknown``. Returns the report.
+
+    ``name`` may also be the function itself, already imported (``from aiter.fused_moe
+    import fused_moe``): the call is then checked against what that object binds, which
+    is what the call will meet (a test's fake, a server's patch). Its signature is read
+    once per function and each call shape is checked once; it returns None.
     """
-    dotted = dotted_name(name)
+    if not isinstance(name, str) and report is None and type(kwargs) in _PLAIN and type(args) is int and type(star_args) is type(star_kwargs) is type(partial) is bool:
+        # The hot path: a shape checked before costs one lookup (no validation, no CallShape).
+        try:
+            if (name, tuple(kwargs), args, star_args, star_kwargs, partial) in _checked_callables:
+                return None
+        except TypeError:  # an unhashable callable: checked every time
+            pass
     keywords = _keywords(kwargs)
     if isinstance(args, bool) or not isinstance(args, int) or args < 0:
         raise UsageError(f"args= is how many positional arguments the call passes (an int >= 0), not {args!r}")
-    for flag, value in (("star_args", star_args), ("star_kwargs", star_kwargs)):
+    for flag, value in (("star_args", star_args), ("star_kwargs", star_kwargs), ("partial", partial)):
         if not isinstance(value, bool):
             raise UsageError(f"{flag}= must be True or False, not {value!r}")
+    if callable(name) and not isinstance(name, str):
+        if report is not None:
+            raise UsageError("report= goes with an AITER name; a function is checked against its own signature")
+        _check_callable(name, CallShape(args, keywords, star_args, star_kwargs, partial=partial))
+        return None
+    dotted = dotted_name(name)
     report = _report(report)
     short = dotted.rsplit(".", 1)[1]
     requested_by = f"a call of {dotted}"
@@ -239,7 +296,7 @@ def check_call(
     if target is None:
         return report  # unknown: warned once, passed
     params, where = target
-    verdict = judge(short, params, CallShape(args, keywords, star_args, star_kwargs))
+    verdict = judge(short, params, CallShape(args, keywords, star_args, star_kwargs, partial=partial))
     if verdict.answer == "fails":
         raise _call_error(report, dotted, short, params, where, verdict)
     if verdict.answer == "unknown":
@@ -302,18 +359,75 @@ def _moved(report: CapabilityReport, short: str) -> list[str]:
     return [] if resolver is None else list(resolver.defined(short))
 
 
+# (function, keyword names, args, star_args, star_kwargs, partial) of each call checked and
+# passed: the check is paid once per shape.
+_Key = tuple[Callable[..., Any], tuple[str, ...], int, bool, bool, bool]
+_checked_callables: dict[_Key, None] = {}
+_checked_lock = threading.Lock()
+_MAX_CHECKED = 4096  # shapes are few in a server; a bound keeps a test run's fakes from piling up
+_PLAIN = (dict, list, tuple, MappingProxyType)  # kwargs whose keys can be read twice (no iterator)
+
+
+def _callable_name(fn: Callable[..., Any]) -> tuple[str, str]:
+    short = getattr(fn, "__name__", None)
+    short = short if isinstance(short, str) else type(fn).__name__
+    module = getattr(fn, "__module__", None)
+    qual = getattr(fn, "__qualname__", None)
+    qual = qual if isinstance(qual, str) else short
+    return (f"{module}.{qual}" if isinstance(module, str) else qual), short
+
+
+def _definition(fn: Callable[..., Any]) -> str:
+    try:
+        code = getattr(inspect.unwrap(fn), "__code__", None)
+    except ValueError:  # a __wrapped__ cycle
+        code = None
+    if not isinstance(code, types.CodeType):
+        return ""
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def _check_callable(fn: Callable[..., Any], shape: CallShape) -> None:
+    dotted, short = _callable_name(fn)
+    try:
+        params = signature_of(fn)
+    except (TypeError, ValueError) as exc:
+        verdict = Verdict("unknown", f"its signature cannot be read: {exc}")
+    else:
+        verdict = judge(short, params, shape)
+    key: _Key | None = (fn, shape.keywords, shape.args, shape.star_args, shape.star_kwargs, shape.partial)
+    try:
+        hash(key)
+    except TypeError:  # an unhashable callable: checked on every call
+        key = None
+    if verdict.answer == "fails":
+        raise _call_error(None, dotted, short, params, _definition(fn), verdict)
+    if verdict.answer == "unknown":
+        warnings.warn(f"a call of {dotted} is not checked: {verdict.why}", UnverifiedFeatureWarning, stacklevel=3)
+    if key is not None:
+        with _checked_lock:
+            if len(_checked_callables) >= _MAX_CHECKED:
+                _checked_callables.clear()
+            _checked_callables[key] = None
+
+
 def _call_error(
-    report: CapabilityReport, dotted: str, short: str, params: tuple[Parameter, ...], where: str, verdict: Verdict
+    report: CapabilityReport | None, dotted: str, short: str, params: tuple[Parameter, ...], where: str, verdict: Verdict
 ) -> InvalidCallError:
-    build = report.aiter.describe()
+    """The error for a call that Python would not bind; ``report`` None: a function checked
+    against its own signature."""
+    # A function checked on its own is named in full: no build stands behind it.
+    build = f"in {report.aiter.describe()}" if report is not None else "as imported"
+    subject = short if report is not None else dotted
+    version = report.aiter.version if report is not None else None
     sig = signature_text(short, params)
     at = f" ({where})" if where else ""
     accepted = [p.name for p in params if p.kind.by_keyword]
     if verdict.unexpected:
         lines = []
         for k in verdict.unexpected:
-            f = report.feature(_feature(short, k)) if dotted in ENTRY_POINTS else None
-            detail = f.detail if f is not None and f.support is Support.UNSUPPORTED else f"not a parameter of {short} in {build}"
+            f = report.feature(_feature(short, k)) if report is not None and dotted in ENTRY_POINTS else None
+            detail = f.detail if f is not None and f.support is Support.UNSUPPORTED else f"not a parameter of {short} {build}"
             lines.append(f"  {k}: {detail}{did_you_mean(k, accepted)}")
         stub = params and all(is_stub_name(p.name) for p in params if p.kind is not ParameterKind.VAR_KEYWORD)
         hint = (
@@ -322,19 +436,19 @@ def _call_error(
             else f"It accepts by keyword: {', '.join(accepted) or 'nothing'}."
         )
         return InvalidKwargsError(
-            f"{short} in {build} does not accept the keyword(s) {list(verdict.unexpected)}: {verdict.why}\n"
+            f"{subject} {build} does not accept the keyword(s) {list(verdict.unexpected)}: {verdict.why}\n"
             + "\n".join(lines)
             + f"\nThe signature: {sig}{at}. {hint} "
             "Fix: correct the name, call it positionally, or install an AITER build that has it.",
             kwargs=verdict.unexpected,
-            version=report.aiter.version,
+            version=version,
             function=dotted,
         )
     return InvalidCallError(
-        f"{verdict.why}: in {build} it is {sig}{at}. Fix: call it as that signature binds, or install the AITER build "
+        f"{verdict.why}: {build} it is {sig}{at}. Fix: call it as that signature binds, or install the AITER build "
         "your call was written for.",
         function=dotted,
-        version=report.aiter.version,
+        version=version,
     )
 
 
@@ -351,8 +465,8 @@ def bind(name: str, /, *, report: CapabilityReport | None = None, **fixed: Any) 
     target = _target(checked, dotted, f"bind({name!r})")
     if target is not None:  # the positional arguments come per call: only the keywords are known now
         params, where = target
-        verdict = judge(short, params, CallShape(args=0, keywords=tuple(fixed), star_args=True))
-        if verdict.answer == "fails" and (verdict.unexpected or "positional-only" in verdict.why):
+        verdict = judge(short, params, CallShape(keywords=tuple(fixed), partial=True))
+        if verdict.answer == "fails":
             raise _call_error(checked, dotted, short, params, where, verdict)
     module, _, attr = dotted.rpartition(".")
     loaded: list[Callable[..., Any]] = []

@@ -33,7 +33,7 @@ from .model import (
 
 _ENTRY = frozenset(ENTRY_POINTS)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class CapabilityReport(Frozen):

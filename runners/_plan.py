@@ -9,6 +9,8 @@ which is all the call path reads.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -84,12 +86,21 @@ def gate(report: CapabilityReport, name: str, *, requested_by: str, fix: str | N
 
 def activation_member(report: CapabilityReport, activation: str) -> str:
     """The ``ActivationType`` member a config's activation names, from the build's own enum
-    (case-insensitively: "silu" -> Silu, "situv2" -> Situv2). A name the build lacks comes
-    back capitalised, for the gate to refuse with what the catalog knows of it."""
-    for m in report.enums.get("ActivationType", ()):
-        if m != "No" and m.lower() == activation.lower():
+    (case-insensitively: "silu" -> Silu, "situv2" -> Situv2), else the one member that is the
+    name plus a version suffix ("situ" -> Situv2, as servers name it). A name the build lacks
+    comes back capitalised, for the gate to refuse with what the catalog knows of it."""
+    members = [m for m in report.enums.get("ActivationType", ()) if m != "No"]
+    wanted = activation.lower()
+    for m in members:
+        if m.lower() == wanted:
             return m
+    versioned = [m for m in members if _VERSIONED.fullmatch(m) and _VERSIONED.sub(r"\1", m).lower() == wanted]
+    if len(versioned) == 1:  # two versions of one activation would be a guess
+        return versioned[0]
     return activation[:1].upper() + activation[1:]
+
+
+_VERSIONED = re.compile(r"(.+?)v\d+")
 
 
 def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:

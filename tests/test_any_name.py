@@ -223,6 +223,12 @@ SIG = (_p("a", "positional_only"), _p("b"), _p("c", default="1"), _p("d", "keywo
         (CallShape(2, ("z",), star_kwargs=True), "fails", "unexpected keyword argument 'z'"),
         (CallShape(2, ("d",), maybe=("z",)), "unknown", "on some paths only"),
         (CallShape(2, (), maybe=("d",)), "unknown", "on some paths only"),
+        # partial: a pass-through dict checked on its own; only what it names can fail
+        (CallShape(0, ("c", "e"), partial=True), "ok", "not checked"),
+        (CallShape(0, ("z",), partial=True), "fails", "unexpected keyword argument 'z'"),
+        (CallShape(0, ("a",), partial=True), "fails", "positional-only arguments passed as keyword"),
+        (CallShape(2, ("b",), partial=True), "fails", "multiple values for argument 'b'"),
+        (CallShape(0, (), star_kwargs=True, partial=True), "unknown", "cannot be read"),
     ],
 )
 def test_binding_rules_are_pythons(shape: CallShape, answer: str, why: str) -> None:
@@ -279,6 +285,70 @@ def test_check_call_for_any_name(report: Any) -> None:
         capabilities.check_call("aiter.catch_all", args=1, star_kwargs=True, report=report)
     with pytest.raises(InvalidCallError, match="a module, which cannot be called"):
         capabilities.check_call("aiter.fused_moe", report=report)
+
+
+# --- check_call on an imported function ---------------------------------------------------
+
+
+def _narrow(hidden_states: Any, w1: Any, /, w2: Any, *, quant_type: Any = None) -> None: ...
+
+
+def _catch_all(hidden_states: Any, **kwargs: Any) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "args", "partial", "error", "said"),
+    [
+        (["quant_type"], 0, True, None, ""),
+        (["quant_typ"], 0, True, InvalidKwargsError, r"(?s)_narrow as imported does not accept the keyword\(s\) \['quant_typ'\].*did you mean 'quant_type'"),
+        (["w1"], 0, True, InvalidCallError, "positional-only arguments passed as keyword arguments: 'w1'"),
+        (["w2"], 3, False, InvalidCallError, "multiple values for argument 'w2'"),
+        ([], 2, False, InvalidCallError, r"missing 1 required positional argument: 'w2': as imported it is _narrow\(hidden_states, w1, /, w2, \*, quant_type=None\) \(.*test_any_name.py:\d+\)"),
+        ([], 4, False, InvalidCallError, "takes 3 positional arguments but 4 were given"),
+    ],
+)
+def test_an_imported_function_is_checked_against_its_own_signature(
+    kwargs: list[str], args: int, partial: bool, error: type[Exception] | None, said: str
+) -> None:
+    if error is None:
+        assert capabilities.check_call(_narrow, kwargs, args=args, partial=partial) is None
+        return
+    with pytest.raises(error, match=said):
+        capabilities.check_call(_narrow, kwargs, args=args, partial=partial)
+    assert issubclass(error, TypeError)  # what Python itself would have raised at the call
+
+
+def test_an_imported_function_takes_what_its_catch_all_takes() -> None:
+    capabilities.check_call(_catch_all, {"custom_fused_moe_kwarg": "enabled"}, partial=True)
+    with pytest.raises(InvalidCallError, match="missing 1 required positional argument: 'hidden_states'"):
+        capabilities.check_call(_catch_all, {"custom_fused_moe_kwarg": "enabled"})
+
+
+def test_an_imported_function_is_checked_once_per_call_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capabilities import _calls
+
+    reads: list[object] = []
+    real = _calls.signature_of
+    monkeypatch.setattr(_calls, "signature_of", lambda fn: reads.append(fn) or real(fn))
+    for _ in range(3):
+        capabilities.check_call(_catch_all, ["a"], args=1)
+        capabilities.check_call(_catch_all, ["b"], args=1)
+    assert reads == [_catch_all, _catch_all]  # one read per distinct shape, none after
+
+
+def test_an_unreadable_signature_is_unknown_not_passed_silently() -> None:
+    class Opaque:
+        __signature__ = "not a signature"
+
+        def __call__(self) -> None: ...
+
+    with pytest.warns(UnverifiedFeatureWarning, match="is not checked: its signature cannot be read"):
+        capabilities.check_call(Opaque(), ["x"])
+
+
+def test_an_imported_function_takes_no_report(report: Any) -> None:
+    with pytest.raises(capabilities.UsageError, match="report= goes with an AITER name"):
+        capabilities.check_call(_narrow, [], report=report)  # type: ignore[call-overload]
 
 
 def test_the_report_answers_for_any_dotted_name(report: Any) -> None:

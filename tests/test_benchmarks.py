@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from capabilities.testing import write_fake_aiter, write_fake_entry_points
+from tests.conftest import DATA, ROOT
 
 pytestmark = pytest.mark.slow  # each runs a benchmark script in a fresh interpreter
 
@@ -44,3 +47,25 @@ def test_gpu_benchmarks_run_on_cpu(script: str, flags: list[str], said: list[str
     if script == "no_combine.py":
         rows = done.stdout.splitlines()[2:4]
         assert [row.split()[5] for row in rows] == ["yes", "yes"]  # bitwise equal at each M
+
+
+def test_scan_benchmark_runs(tmp_path: Path) -> None:
+    history = json.loads((DATA / "aiter-entry-points-history.json").read_text())
+    aiter = write_fake_entry_points(tmp_path / "aiter-tree", history["releases"][-1]["entry_points"])
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "scan_speed.py"), "--aiter-path", str(aiter),
+         "--generate", "40", "--with-aiter", "4", "--runs", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "scan / floor = " in done.stdout and "scan / floor with parsing = " in done.stdout
+
+
+def test_report_benchmark_runs(tmp_path: Path) -> None:
+    write_fake_aiter(tmp_path / "site", version="0.1.20")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "report_speed.py"), "--aiter-root", str(tmp_path / "site"), "--runs", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "report / floor" in done.stdout and "import / report" in done.stdout

@@ -490,7 +490,7 @@ def test_an_unhashable_kwarg_is_validated_once_per_quant_info(fake_aiter: Any, m
     assert len(built) == 1
 
 
-@pytest.mark.parametrize(("activation", "member"), [("silu", "Silu"), ("swiglu", "Swiglu"), ("situv2", "Situv2")])
+@pytest.mark.parametrize(("activation", "member"), [("silu", "Silu"), ("swiglu", "Swiglu"), ("situv2", "Situv2"), ("situ", "Situv2")])
 def test_activations_come_from_the_builds_header(fake_aiter: Any, activation: str, member: str) -> None:
     fake_aiter(params=LATEST, body=BODY, enums={**DEFAULT_ENUMS, "ActivationType": ["No", "Silu", "Gelu", "Swiglu", "Situv2"]})
     AiterRunnerCore(MoeRunnerConfig(activation=activation)).run(_input(), _quant_info())
@@ -504,6 +504,12 @@ def test_an_activation_the_build_lacks_is_refused_with_its_history(fake_aiter: A
         AiterRunnerCore(MoeRunnerConfig(activation="situv2"))
     with pytest.raises(UnsupportedFeatureError, match="has no member Relu"):
         AiterRunnerCore(MoeRunnerConfig(activation="relu"))
+
+
+def test_a_versionless_activation_is_not_guessed_between_two_versions(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=BODY, enums={**DEFAULT_ENUMS, "ActivationType": ["No", "Silu", "Situv2", "Situv3"]})
+    with pytest.raises(UnsupportedFeatureError, match="has no member Situ"):
+        AiterRunnerCore(MoeRunnerConfig(activation="situ"))
 
 
 def test_a_per_call_option_and_a_kwarg_with_different_values_is_an_error(fake_aiter: Any) -> None:

@@ -1,0 +1,149 @@
+"""The docs say what the code does: their code blocks run, against real files."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+import textwrap
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import capabilities
+from capabilities.testing import forget_aiter, write_fake_entry_points
+from tests.conftest import DATA, HISTORY, ROOT, cli, run_cli
+
+LATEST = [tuple(p) for p in HISTORY[-1]["fused_moe_params"]]
+# fused_moe bodies: one that honours no_combine, one that accepts it and never reads it.
+READS = "CALLS.append(dict(locals()))\nreturn 'per-route' if no_combine else 'combined'\n"
+IGNORES = "CALLS.append(dict(locals()))\nreturn 'combined'\n"
+
+
+def _recipe() -> dict[str, str]:
+    """The SGLang recipe's blocks in docs/integration.md, by the name of their marker."""
+    text = (ROOT / "docs" / "integration.md").read_text()
+    blocks = dict(re.findall(r"<!-- recipe: (\w+) -->\n```python\n(.*?)```", text, re.S))
+    assert set(blocks) == {"import", "probe", "refusal", "kwargs"}, blocks
+    return blocks
+
+
+def test_the_recipe_is_at_most_fifteen_changed_lines() -> None:
+    added = sum(len(b.strip().splitlines()) for b in _recipe().values())
+    removed = 2 + 5  # the probe's import and inspect line; the five-line raise it replaces
+    assert added + removed <= 15, (added, removed)
+
+
+def _qi(kwargs: dict[str, Any]) -> Any:
+    return types.SimpleNamespace(fused_moe_kwargs=kwargs)
+
+
+def _server_module(blocks: dict[str, str]) -> dict[str, Any]:
+    """A server's runner module shaped as the recipe expects (a cached probe that tests can
+    patch, a refusal, a pass-through dict), with the recipe's lines where it says they go."""
+    indent = functools.partial(textwrap.indent, prefix="    ")
+    source = "\n".join([
+        blocks["import"],
+        "import functools",
+        "@functools.cache",
+        "def supports_no_combine():",
+        indent(blocks["probe"]),
+        "def run(no_combine, quant_info):",
+        "    if no_combine and not supports_no_combine():",
+        indent(indent(blocks["refusal"])),
+        "    from aiter.fused_moe import fused_moe",
+        "    extra = {}",
+        "    if quant_info.fused_moe_kwargs:",
+        indent(indent(blocks["kwargs"])),
+        "        extra.update(quant_info.fused_moe_kwargs)",
+        "    if no_combine:",
+        "        extra['no_combine'] = True",
+        "    return fused_moe(1, 2, 3, 4, 5, **extra)",
+    ])  # fmt: skip
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "integration.md recipe", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize(("params", "body", "native"), [
+    ([*LATEST, ("no_combine", "False")], READS, True),
+    ([*LATEST, ("no_combine", "False")], IGNORES, False),  # inspect.signature would say True
+    (LATEST, IGNORES, False),
+])  # fmt: skip
+def test_the_sglang_recipe_runs_as_documented(fake_aiter: Any, params: list[Any], body: str, native: bool) -> None:
+    fake_aiter(params=params, body=body)
+    server = _server_module(_recipe())
+    assert server["supports_no_combine"]() is native
+    assert "aiter.fused_moe" not in sys.modules  # the probe read files; it imported nothing
+    if native:
+        assert server["run"](True, _qi({})) == "per-route"
+    else:
+        with pytest.raises(NotImplementedError, match=r"^no_combine=True needs 1 feature\(s\) not supported by amd-aiter 0\.1\.20") as e:
+            server["run"](True, _qi({}))
+        assert "Fix: " in str(e.value)
+    assert server["run"](False, _qi({"block_size_M": 64})) == "combined"
+    with pytest.raises(TypeError, match=r"(?s)\['block_size_m'\].*did you mean 'block_size_M'"):
+        server["run"](False, _qi({"block_size_m": 64}))
+
+
+def test_the_recipe_keeps_the_servers_own_patch_point(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server's tests patch the probe function and install a fake module of their own.
+    fake_aiter(params=LATEST, body=IGNORES)
+    server = _server_module(_recipe())
+    monkeypatch.setitem(server, "supports_no_combine", lambda: False)
+    with pytest.raises(NotImplementedError, match="^no_combine=True"):
+        server["run"](True, _qi({}))
+
+
+
+# --- the README and the report's page -------------------------------------------------------
+
+
+def _block(path: Path, after: str, lang: str = "") -> str:
+    text = path.read_text()
+    return text[text.index(after):].split(f"```{lang}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_says_what_it_does(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    history = json.loads((DATA / "aiter-entry-points-history.json").read_text())["releases"]
+    root = write_fake_entry_points(tmp_path, next(r for r in history if r["ref"] == "v0.1.20.post1")["entry_points"])
+    # qr_get_handle as AITER defines it from v0.1.19.post2 on (aiter/ops/quick_all_reduce.py)
+    (root / "aiter" / "ops" / "quick_all_reduce.py").write_text("def qr_get_handle(fa, out_ptr):\n    return fa\n")
+    with (root / "aiter" / "__init__.py").open("a") as init:
+        init.write("from .ops.quick_all_reduce import qr_get_handle\n")
+    monkeypatch.syspath_prepend(str(root))
+    forget_aiter()
+    lines = [ln for ln in _block(ROOT / "README.md", "## What it is", "python").splitlines() if ln.strip()]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines[:2]), namespace)  # import, probe
+    claimed = {"Support.UNSUPPORTED": None, "UnsupportedFeatureError": capabilities.UnsupportedFeatureError,
+               "InvalidCallError": capabilities.InvalidCallError}  # fmt: skip
+    for line in lines[2:]:
+        code, _, comment = line.partition("#")
+        outcome = next(k for k in claimed if k in comment)
+        if claimed[outcome] is None:
+            assert repr(eval(code, namespace)).startswith("<" + outcome), line
+        else:
+            with pytest.raises(claimed[outcome]):
+                exec(code, namespace)
+    forget_aiter()
+
+
+def test_the_report_page_shows_the_short_reports_lines(fake_aiter: Any) -> None:
+    fake_aiter(params=LATEST, body=IGNORES)
+    code, out, _ = cli("--arch", "gfx942")
+    assert code == 0 and len(out.splitlines()) <= 25
+    shown = [ln.split(":", 1)[0].strip() for ln in _block(ROOT / "docs" / "report.md", "### The text report").splitlines()]
+    assert [ln.split(":", 1)[0].strip() for ln in out.splitlines()] == shown
+
+
+def test_the_report_page_lists_every_exit_code_the_help_lists() -> None:
+    done = run_cli("--help")  # argparse prints help to the process's own stdout
+    code, out = done.returncode, done.stdout
+    helped = set(re.findall(r"^  (\d)  ", out, re.M))
+    page = (ROOT / "docs" / "report.md").read_text()
+    table = page[page.index("### Exit codes"):page.index("### The text report")]
+    assert code == 0 and helped == set(re.findall(r"^\| (\d) \|", table, re.M)) == {"0", "1", "2", "3"}
