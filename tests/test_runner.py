@@ -453,14 +453,20 @@ def test_forwarding_an_option_the_body_never_reads_warns_once(fake_aiter: Any) -
 # --- plans by value -------------------------------------------------------------------------
 
 
-def test_a_fresh_quant_info_with_the_same_options_reuses_the_validation(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per recipe the runner builds (validates)."""
     from runners import _core
 
+    count: list[int] = []
+    real = _core.build_recipe
+    monkeypatch.setattr(_core, "build_recipe", lambda *a: count.append(1) or real(*a))
+    return count
+
+
+def test_a_fresh_quant_info_with_the_same_options_reuses_the_validation(fake_aiter: Any, built: list[int]) -> None:
     fake_aiter(params=LATEST, body=BODY)
     runner = AiterRunnerCore(MoeRunnerConfig())
-    built = []
-    real = _core.build_recipe
-    monkeypatch.setattr(_core, "build_recipe", lambda *a: built.append(1) or real(*a))
     w1 = []
     for i in range(3):  # a new quant info every forward, as SGLang builds it
         qi = _quant_info(fused_moe_kwargs={"splitk": 1}, b13=torch.full((E, 2 * INTER), float(i)))
@@ -476,14 +482,9 @@ def test_a_fresh_quant_info_with_the_same_options_reuses_the_validation(fake_ait
     assert len(built) == 4
 
 
-def test_an_unhashable_kwarg_is_validated_once_per_quant_info(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from runners import _core
-
+def test_an_unhashable_kwarg_is_validated_once_per_quant_info(fake_aiter: Any, built: list[int]) -> None:
     fake_aiter(params=LATEST, body=BODY)
     runner = AiterRunnerCore(MoeRunnerConfig())
-    built = []
-    real = _core.build_recipe
-    monkeypatch.setattr(_core, "build_recipe", lambda *a: built.append(1) or real(*a))
     qi = _quant_info(fused_moe_kwargs={"splitk": [1]})
     for _ in range(3):
         runner.run(_input(), qi)
