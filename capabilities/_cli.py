@@ -197,9 +197,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     args_list = list(sys.argv[1:] if argv is None else argv)
     io_ = Output(sys.stdout if stdout is None else stdout, sys.stderr if stderr is None else stderr)
     if args_list[:1] == ["scan"]:
-        from ._scan import main as scan_main
-
-        return scan_main(args_list[1:], io_)
+        return _scan_main(args_list[1:], io_)
     parser = _parser()
     try:
         args, required = _parse(parser, args_list)
@@ -252,3 +250,45 @@ def _report(io_: Output, report: CapabilityReport, args: argparse.Namespace, req
     if messages:
         return EXIT_UNSUPPORTED  # the gate's answer, whatever became of the output
     return EXIT_OK if failed is None else failed
+
+
+# --- scan ------------------------------------------------------------------------------------
+
+
+def _scan_parser() -> _Parser:
+    p = _Parser(
+        prog="python -m capabilities scan",
+        description="Check every AITER call in a code base (read as files, never imported) against an AITER tree.",
+        epilog="exit codes: 0 no call fails; 1 a call fails (fallback and guarded imports aside); 2 usage error.\nmore: docs/scan.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    p.add_argument("--aiter-path", action="append", default=[], metavar="DIR", help="an AITER tree (a folder holding aiter/); repeatable; default: the installed one")
+    p.add_argument("--json", action="store_true", help="print the calls and the summary as JSON")
+    return p
+
+
+def _scan_main(argv: Sequence[str], io_: Output) -> int:
+    from pathlib import Path
+
+    from ._scan import scan, trees
+
+    parser = _scan_parser()
+    try:
+        args = parser.parse_args(list(argv))
+        paths = [Path(p) for p in args.paths]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise _UsageError(f"no such file or folder: {', '.join(missing)}")
+        folders = [check_aiter_path(f, "--aiter-path") for f in args.aiter_path]
+    except (_UsageError, UsageError) as exc:
+        io_.error(f"{parser.format_usage().rstrip()}\n{parser.prog}: error: {exc}")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    result = scan(paths, trees(folders))
+    text = json.dumps(result, indent=2, ensure_ascii=True) + "\n" if args.json else _render.scan_text(result)
+    failed = io_.write(text)
+    if any(t["fails"] for t in result["summary"]["trees"]):
+        return EXIT_UNSUPPORTED
+    return EXIT_OK if failed is None else int(failed)

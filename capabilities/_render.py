@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from ._calls import plural
 from ._catalog import Known
 from ._entry_catalog import ENTRY_POINTS
 from .model import AiterStatus, Feature, Support
@@ -239,3 +241,42 @@ def _hardware(report: CapabilityReport) -> str:
             for name, f in features.items():
                 text += f"  {arch}  {f.support.value.ljust(11)}  {name.ljust(24)}  {f.detail}\n"
     return text
+
+
+def scan_text(result: dict[str, Any]) -> str:
+    """The scan's text: grouped by file, failures first, then a summary line (per tree where several)."""
+    calls, summary = result["calls"], result["summary"]
+    trees = summary["trees"]
+    order = {"fails": 0, "unknown": 1, "ok": 2}
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for c in calls:
+        by_file.setdefault(c["file"], []).append(c)
+    lines: list[str] = []
+    if len(trees) > 1:
+        lines += ["verdicts, one column per tree: " + " | ".join(t["tree"] for t in trees), ""]
+
+    def worst(entries: list[dict[str, Any]]) -> int:
+        return min(order[e["verdict"]] if (e["verdict"] != "fails" or not (e["fallback"] or e["guarded"])) else 1 for e in entries)
+
+    for file in sorted(by_file, key=lambda f: (worst(by_file[f]), f)):
+        lines.append(file)
+        for c in sorted(by_file[file], key=lambda c: (order[c["verdict"]], c["line"], c["col"])):
+            verdicts = [t["verdict"] for t in c["trees"]] if "trees" in c else [c["verdict"]]
+            label = " | ".join(f"{v:<7}" for v in verdicts)
+            notes = " (fallback)" if c["fallback"] else (" (guarded import)" if c["guarded"] else "")
+            detail = "" if c["verdict"] == "ok" else f": {c['why']}"
+            if c["verdict"] == "fails" and c.get("signature"):
+                detail += f"; it is {c['signature']}" + (f" ({c['defined_at']})" if c.get("defined_at") else "")
+            lines.append(f"  {c['line']:>5}  {label}  {c['kind']:<9} {c['target']}{notes}{detail}")
+        lines.append("")
+    for e in summary["errors"]:
+        lines.append(f"error: {e}")
+    parts = [f"{summary['files_read']} files read, {summary['files_parsed']} parsed, {plural(summary['sites'], 'AITER site')} ({plural(summary['calls'], 'call')})"]
+    for t in trees:
+        extra = f" (+{t['fails_not_counted']} fallback or guarded)" if t["fails_not_counted"] else ""
+        parts.append(f"{t['tree']} [{t['aiter']}]: {t['ok']} ok, {t['fails']} fail{extra}, {t['unknown']} unknown")
+    if len(trees) > 1:
+        oldest = summary["oldest_binding_tree"]
+        parts.append(f"oldest tree on which every call binds: {oldest or 'none'}")
+    return "\n".join(lines) + "; ".join(parts) + "\n"
+

@@ -28,10 +28,8 @@ every guarded import of the ``try`` resolves (the handler cannot run).
 
 from __future__ import annotations
 
-import argparse
 import ast
 import importlib.util
-import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -737,89 +735,8 @@ def _summary(calls: list[dict[str, Any]], files: Files, errors: list[str], trees
     return out
 
 
-# --- the command -----------------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    from ._cli import _Parser
-
-    p = _Parser(
-        prog="python -m capabilities scan",
-        description="Check every AITER call in a code base (read as files, never imported) against an AITER tree.",
-        epilog="exit codes: 0 no call fails; 1 a call fails (fallback and guarded imports aside); 2 usage error.\nmore: docs/scan.md",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
-    p.add_argument("--aiter-path", action="append", default=[], metavar="DIR", help="an AITER tree (a folder holding aiter/); repeatable; default: the installed one")
-    p.add_argument("--json", action="store_true", help="print the calls and the summary as JSON")
-    return p
-
-
-def _trees(folders: Sequence[str]) -> list[Tree]:
+def trees(folders: Sequence[str]) -> list[Tree]:
     """The trees to check against; only their files are read (no report is made)."""
     if not folders:
         return [Tree("installed", *package(None, usage=False))]
     return [Tree(folder, *package(folder, usage=False)) for folder in folders]
-
-
-def render(result: dict[str, Any]) -> str:
-    """Grouped by file, failures first, then a summary line (per tree where several)."""
-    calls, summary = result["calls"], result["summary"]
-    trees = summary["trees"]
-    order = {"fails": 0, "unknown": 1, "ok": 2}
-    by_file: dict[str, list[dict[str, Any]]] = {}
-    for c in calls:
-        by_file.setdefault(c["file"], []).append(c)
-    lines: list[str] = []
-    if len(trees) > 1:
-        lines += ["verdicts, one column per tree: " + " | ".join(t["tree"] for t in trees), ""]
-
-    def worst(entries: list[dict[str, Any]]) -> int:
-        return min(order[e["verdict"]] if (e["verdict"] != "fails" or not (e["fallback"] or e["guarded"])) else 1 for e in entries)
-
-    for file in sorted(by_file, key=lambda f: (worst(by_file[f]), f)):
-        lines.append(file)
-        for c in sorted(by_file[file], key=lambda c: (order[c["verdict"]], c["line"], c["col"])):
-            verdicts = [t["verdict"] for t in c["trees"]] if "trees" in c else [c["verdict"]]
-            label = " | ".join(f"{v:<7}" for v in verdicts)
-            notes = " (fallback)" if c["fallback"] else (" (guarded import)" if c["guarded"] else "")
-            detail = "" if c["verdict"] == "ok" else f": {c['why']}"
-            if c["verdict"] == "fails" and c.get("signature"):
-                detail += f"; it is {c['signature']}" + (f" ({c['defined_at']})" if c.get("defined_at") else "")
-            lines.append(f"  {c['line']:>5}  {label}  {c['kind']:<9} {c['target']}{notes}{detail}")
-        lines.append("")
-    for e in summary["errors"]:
-        lines.append(f"error: {e}")
-    parts = [f"{summary['files_read']} files read, {summary['files_parsed']} parsed, {plural(summary['sites'], 'AITER site')} ({plural(summary['calls'], 'call')})"]
-    for t in trees:
-        extra = f" (+{t['fails_not_counted']} fallback or guarded)" if t["fails_not_counted"] else ""
-        parts.append(f"{t['tree']} [{t['aiter']}]: {t['ok']} ok, {t['fails']} fail{extra}, {t['unknown']} unknown")
-    if len(trees) > 1:
-        oldest = summary["oldest_binding_tree"]
-        parts.append(f"oldest tree on which every call binds: {oldest or 'none'}")
-    return "\n".join(lines) + "; ".join(parts) + "\n"
-
-
-def main(argv: Sequence[str], io_: Any) -> int:
-    from ._cli import EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, _UsageError
-
-    parser = _parser()
-    try:
-        args = parser.parse_args(list(argv))
-        paths = [Path(p) for p in args.paths]
-        missing = [str(p) for p in paths if not p.exists()]
-        if missing:
-            raise _UsageError(f"no such file or folder: {', '.join(missing)}")
-        folders = [check_aiter_path(f, "--aiter-path") for f in args.aiter_path]
-    except (_UsageError, UsageError) as exc:
-        io_.error(f"{parser.format_usage().rstrip()}\n{parser.prog}: error: {exc}")
-        return EXIT_USAGE
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    result = scan(paths, _trees(folders))
-    text = json.dumps(result, indent=2, ensure_ascii=True) + "\n" if args.json else render(result)
-    failed = io_.write(text)
-    fails = any(t["fails"] for t in result["summary"]["trees"])
-    if fails:
-        return EXIT_UNSUPPORTED
-    return EXIT_OK if failed is None else int(failed)
