@@ -29,6 +29,7 @@ every guarded import of the ``try`` resolves (the handler cannot run).
 from __future__ import annotations
 
 import ast
+import fnmatch
 import importlib.util
 import os
 import re
@@ -469,23 +470,40 @@ class Files:
     errors: list[str] = field(default_factory=list)
 
 
-def _python_files(root: str) -> Iterator[str]:
+def excluded(rel: str, exclude: Sequence[str]) -> bool:
+    """Whether a path relative to the scanned root matches an ``--exclude`` glob: the glob is
+    matched against the whole relative path and against each of its leading folders, so
+    ``test`` and ``test/*`` both leave out the folder ``test/`` (as ruff's ``exclude`` does)."""
+    if not exclude:
+        return False
+    parts = rel.split("/")
+    heads = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(fnmatch.fnmatchcase(h, g) or fnmatch.fnmatchcase(parts[i], g) for g in exclude for i, h in enumerate(heads))
+
+
+def _python_files(root: str, exclude: Sequence[str]) -> Iterator[str]:
     if os.path.isfile(root):
         yield root
         return
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        here = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if here == "." else here + "/"
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".") and not excluded(prefix + d, exclude)
+        )
         for name in sorted(filenames):
-            if name.endswith(".py"):
+            if name.endswith(".py") and not excluded(prefix + name, exclude):
                 yield os.path.join(dirpath, name)
 
 
-def read_files(paths: Sequence[Path]) -> Files:
+def read_files(paths: Sequence[Path], exclude: Sequence[str] = ()) -> Files:
+    """Every ``.py`` file under ``paths`` (a file named directly is always read), less those an
+    ``exclude`` glob matches (see :func:`excluded`)."""
     files = Files()
     for root in paths:
         top = str(root)
         base = top if os.path.isdir(top) else os.path.dirname(top)
-        for path in _python_files(top):
+        for path in _python_files(top, exclude):
             try:
                 with open(path, "rb") as f:
                     data = f.read()
@@ -679,8 +697,8 @@ def _fallback(site: Site, tries: dict[int, _Try], resolver: Resolver | None) -> 
     return bool(imports) and all(resolver.resolve_in(*split_ref(t)).status == "resolved" for t in imports)
 
 
-def scan(paths: Sequence[Path], trees: Sequence[Tree]) -> dict[str, Any]:
-    files = read_files(paths)
+def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
+    files = read_files(paths, exclude)
     sites, tries, errors = collect(files)
     calls = []
     failing = [0] * len(trees)
