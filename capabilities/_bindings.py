@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 TOP = "aiter"
 _BUILTINS = frozenset(dir(builtins))
+_GLOBAL = re.compile(r"\bglobal\b")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _TRY: tuple[type, ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -38,14 +40,16 @@ _SELF_TESTS = frozenset({"hasattr", "signature", "getfullargspec", "getargspec",
 CondKind = Literal["if", "try", "handler", "type_checking", "never", "guard", "default"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cond:
     """One condition that selects a binding or a site: ``kind`` says how it counts, ``text`` says
     it to the reader, ``key`` names the ``try`` statement for ``try``/``handler``."""
 
     kind: CondKind
-    text: str
+    text: Text
     key: int = 0
+    test: str = ""  # a test that is a plain name (``_use_aiter``): its value is fixed where it is read
+    yes: bool = True  # the test holds (False: it does not)
 
 
 Conds = tuple[Cond, ...]
@@ -55,7 +59,7 @@ Conds = tuple[Cond, ...]
 class Binding:
     """One value a name may hold, with where it was made and the conditions that select it."""
 
-    label: str  # "from aiter.ops.x import f (line 12)", "a local def at line 14"
+    label: Text  # "from aiter.ops.x import f (line 12)", "a local def at line 14"
     line: int
     conds: Conds = ()
     ref: str | None = None  # "module:attr.attr" for an AITER object, else None
@@ -80,6 +84,17 @@ class Binding:
 
 def join(a: Conds, b: Conds) -> Conds:
     return a + tuple(c for c in b if c not in a)
+
+
+def contradicts(conds: Conds) -> bool:
+    """Whether these conditions ask one named test both ways (``if _use_aiter:`` around the
+    binding, ``else:`` around the call): no run takes that path while the name keeps its value."""
+    seen: dict[str, bool] = {}
+    for c in conds:
+        if c.test:
+            if seen.setdefault(c.test, c.yes) is not c.yes:
+                return True
+    return False
 
 
 def union(*groups: Iterable[Binding]) -> tuple[Binding, ...]:
@@ -111,6 +126,22 @@ def catches_import_error(handler: ast.ExceptHandler) -> bool:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any((chain(t) or [""])[-1] in _IMPORT_ERRORS for t in types)
+
+
+class Lazy:
+    """Source text for a reader, unparsed only when it is shown (most bindings never are)."""
+
+    __slots__ = ("fmt", "node")
+
+    def __init__(self, fmt: str, node: ast.AST) -> None:
+        self.fmt = fmt
+        self.node = node
+
+    def __str__(self) -> str:
+        return self.fmt.format(_text(self.node))
+
+
+Text = str | Lazy
 
 
 def _text(node: ast.AST, limit: int = 60) -> str:
@@ -264,7 +295,6 @@ class _Deferred:
     conds: Conds
     owner: ClassInfo | None
     defaults: dict[str, tuple[Binding, ...]]
-    names: tuple[frozenset[str], set[str], set[str]] | None = None
 
 
 class Walk:
@@ -272,8 +302,13 @@ class Walk:
     and AITER import with the bindings that reach it (``on_call``, ``on_reference``,
     ``on_import``) and the conditions in force there (``self.conds``)."""
 
-    def __init__(self, module_name: str | None = None) -> None:
-        self.module_name = module_name
+    def __init__(self, source: str | None = None) -> None:
+        # With the module's source, a function body that names nothing that may hold AITER
+        # (nor ``aiter`` itself) is not walked: it can reach AITER through no binding.
+        self._source = source
+        self._starts: list[int] = []
+        self._words: set[str] = {TOP}  # names that hold AITER somewhere in this module
+        self._pattern: tuple[int, re.Pattern[str]] | None = None
         self.conds: Conds = ()
         self.tries: dict[int, TryInfo] = {}
         self._try_stack: list[int] = []  # the ImportError-catching tries whose body we are in
@@ -304,11 +339,20 @@ class Walk:
         self._block(tree.body, self.module)
         # A function that sets a module name through ``global`` goes first, so that every other
         # function reads the module's bindings with what it may set.
-        for d in self._deferred:
-            d.names = function_locals(d.node)
-        self._deferred.sort(key=lambda d: not (d.names is not None and d.names[1]))
-        while self._deferred:
-            self._function(self._deferred.pop(0))
+        self._deferred.sort(key=lambda d: not _GLOBAL.search(self._segment(d.node)))
+        skipped: list[_Deferred] = []
+        while True:
+            while self._deferred:
+                d = self._deferred.pop(0)
+                if self._mentions(d.node):
+                    self._function(d)
+                else:
+                    skipped.append(d)
+            again = [d for d in skipped if self._mentions(d.node)]  # names found since it was skipped
+            if not again:
+                break
+            skipped = [d for d in skipped if d not in again]
+            self._deferred.extend(again)
         for call, scope, attr, conds, launch in self.pending:
             owner = scope.owner
             assert owner is not None
@@ -322,9 +366,25 @@ class Walk:
                 self.on_call(call, values, scope, launch=launch, through_instance=True)
                 self.conds = saved
 
+    def _segment(self, node: ast.AST) -> str:
+        if self._source is None:
+            return ""
+        if not self._starts:
+            self._starts = [0, *(m.end() for m in re.finditer("\n", self._source)), len(self._source)]
+        first = getattr(node, "lineno", 1) - 1
+        last = getattr(node, "end_lineno", None) or len(self._starts) - 1
+        return self._source[self._starts[first]: self._starts[min(last, len(self._starts) - 1)]]
+
+    def _mentions(self, node: ast.AST) -> bool:
+        if self._source is None or self.module.stars:
+            return True
+        if self._pattern is None or self._pattern[0] != len(self._words):
+            self._pattern = (len(self._words), re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(self._words))) + r")\b"))
+        return self._pattern[1].search(self._segment(node)) is not None
+
     def _function(self, d: _Deferred) -> None:
         node = d.node
-        local, glob, nonloc = d.names if d.names is not None else function_locals(node)
+        local, glob, nonloc = function_locals(node)
         scope = Scope("function", {}, d.parent, local, glob, nonloc, owner=d.owner)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
@@ -389,6 +449,8 @@ class Walk:
 
     def bind(self, scope: Scope, name: str, values: tuple[Binding, ...]) -> None:
         values = tuple(v.under(self.conds) if self.conds else v for v in values)
+        if any(v.ref is not None for v in values):
+            self._words.add(name)
         if name in scope.globals and scope.kind == "function":
             self.module.names[name] = union(self.module.names.get(name, ()), values)
             return
@@ -402,7 +464,7 @@ class Walk:
         scope.names[name] = values
         scope.dicts.pop(name, None)
 
-    def _other(self, label: str, line: int) -> tuple[Binding, ...]:
+    def _other(self, label: Text, line: int) -> tuple[Binding, ...]:
         return (Binding(label, line),)
 
     def _stmt(self, stmt: ast.stmt, scope: Scope) -> None:
@@ -505,7 +567,7 @@ class Walk:
             self.expr(stmt.subject, scope)
             states = []
             for case in stmt.cases:
-                cond = Cond("if", f"when the case `{_text(case.pattern)}` matches")
+                cond = Cond("if", Lazy("when the case `{}` matches", case.pattern))
                 saved = scope.names
                 scope.names = dict(saved)
                 for name in _captures(case.pattern):
@@ -541,7 +603,7 @@ class Walk:
                 if aug.id in scope.dicts:
                     scope.dicts[aug.id] = scope.dicts[aug.id].add(None, self._depth)
                     return
-                self.bind(scope, aug.id, self._other(f"{_text(stmt)} (line {line})", line))
+                self.bind(scope, aug.id, self._other(Lazy(f"{{}} (line {line})", stmt), line))
             else:
                 self._assign(aug, None, scope, line)
             return
@@ -569,7 +631,7 @@ class Walk:
                 ast.copy_location(fake, dec)
                 fake.end_lineno, fake.end_col_offset = dec.end_lineno, dec.end_col_offset
                 self.on_call(fake, callee, scope, launch=False, through_instance=False)
-            values = self._other(f"a def at line {stmt.lineno} decorated with {_text(dec)}", stmt.lineno)
+            values = self._other(Lazy(f"a def at line {stmt.lineno} decorated with {{}}", dec), stmt.lineno)
         if stmt.decorator_list and len(stmt.decorator_list) and values[0] is not own:
             pass
         self.bind(scope, stmt.name, values if stmt.decorator_list else (own,))
@@ -599,16 +661,16 @@ class Walk:
         else:
             truth = _constant_truth(test)
             guard = self._asks_aiter(test, scope)
-            shown = _text(test)
             if truth is not None:
-                yes = Cond("if" if truth else "never", f"when `{shown}`" + ("" if truth else " (never: a constant)"))
-                no = Cond("never" if truth else "if", f"when not `{shown}`" + (" (never: a constant)" if truth else ""))
+                yes = Cond("if" if truth else "never", Lazy("when `{}`" + ("" if truth else " (never: a constant)"), test))
+                no = Cond("never" if truth else "if", Lazy("when not `{}`" + (" (never: a constant)" if truth else ""), test))
             elif guard:
-                yes = Cond("guard", f"when the AITER test `{shown}` holds")
-                no = Cond("guard", f"when the AITER test `{shown}` does not hold")
+                yes = Cond("guard", Lazy("when the AITER test `{}` holds", test))
+                no = Cond("guard", Lazy("when the AITER test `{}` does not hold", test))
             else:
-                yes = Cond("if", f"when `{shown}`")
-                no = Cond("if", f"when not `{shown}`")
+                named = test.id if isinstance(test, ast.Name) else ""
+                yes = Cond("if", Lazy("when `{}`", test), test=named)
+                no = Cond("if", Lazy("when not `{}`", test), test=named, yes=False)
         states = [self._branch(stmt.body, scope, yes)]
         if stmt.orelse:
             states.append(self._branch(stmt.orelse, scope, no))
@@ -631,8 +693,8 @@ class Walk:
             if handler.type is not None:
                 self.expr(handler.type, scope)
             catches = catches_import_error(handler)
-            what = _text(handler.type) if handler.type is not None else "bare"
-            cond = Cond("handler", f"in the except {what} handler (line {handler.lineno})", key) if catches else Cond("if", f"in the except {what} handler (line {handler.lineno})")
+            what: Text = Lazy(f"in the except {{}} handler (line {handler.lineno})", handler.type) if handler.type is not None else f"in the bare except handler (line {handler.lineno})"
+            cond = Cond("handler", what, key) if catches else Cond("if", what)
             scope.names = self._joined([before, body])
             if handler.name:
                 self.bind(scope, handler.name, self._other(f"the exception (line {handler.lineno})", handler.lineno))
@@ -661,11 +723,11 @@ class Walk:
             values = self.expr(value, scope, record=False)
             length = len(value.elts) if isinstance(value, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in value.elts) else None
             labelled = tuple(
-                replace(v, label=f"{target.id} = {_text(value)} (line {line})") if v.ref is not None and v.label.endswith(")") and not v.star else v
+                replace(v, label=Lazy(f"{target.id} = {{}} (line {line})", value)) if v.ref is not None and not v.star else v
                 for v in values
             )
             if not any(v.ref is not None for v in values):
-                labelled = (Binding(f"{_text(value)} (line {line})", line, length=length),)
+                labelled = (Binding(Lazy(f"{{}} (line {line})", value), line, length=length),)
             self.bind(scope, target.id, labelled)
             keys = dict_keys(value)
             if keys is not None:
@@ -688,6 +750,8 @@ class Walk:
                 and isinstance(target.value, ast.Name) and target.value.id == scope.self_name
             ):  # fmt: skip
                 values = tuple(v.under(self.conds) for v in self.expr(value, scope, record=False))
+                if any(v.ref is not None for v in values):
+                    self._words.add(target.attr)
                 owner.instance[target.attr] = union(owner.instance.get(target.attr, ()), values)
             elif value is None and owner is not None and isinstance(target.value, ast.Name) and target.value.id == scope.self_name:
                 owner.instance[target.attr] = union(owner.instance.get(target.attr, ()), self._other(f"a value set at line {line}", line))
@@ -796,16 +860,15 @@ class Walk:
             return self._call(node, scope, record)
         if isinstance(node, ast.IfExp):
             self.expr(node.test, scope, record)
-            shown = _text(node.test)
-            a = tuple(v.under((Cond("if", f"when `{shown}`"),)) for v in self.expr(node.body, scope, record))
-            b = tuple(v.under((Cond("if", f"when not `{shown}`"),)) for v in self.expr(node.orelse, scope, record))
+            a = tuple(v.under((Cond("if", Lazy("when `{}`", node.test)),)) for v in self.expr(node.body, scope, record))
+            b = tuple(v.under((Cond("if", Lazy("when not `{}`", node.test)),)) for v in self.expr(node.orelse, scope, record))
             return union(a, b)
         if isinstance(node, ast.NamedExpr):
             values = self.expr(node.value, scope, record)
             target = scope
             while target.kind == "comprehension" and target.parent is not None:
                 target = target.parent
-            self.bind(target, node.target.id, values or self._other(f"{_text(node.value)} (line {node.lineno})", node.lineno))
+            self.bind(target, node.target.id, values or self._other(Lazy(f"{{}} (line {node.lineno})", node.value), node.lineno))
             return values
         if isinstance(node, ast.Lambda):
             if record:
@@ -875,7 +938,7 @@ class Walk:
             star = any(isinstance(a, ast.Starred) for a in call.args[1:]) or any(k.arg is None for k in call.keywords)
             if not star:
                 result = tuple(
-                    replace(v, pre_args=v.pre_args + len(call.args) - 1, pre_keywords=(*v.pre_keywords, *kws), label=f"{_text(call)} (line {call.lineno})")
+                    replace(v, pre_args=v.pre_args + len(call.args) - 1, pre_keywords=(*v.pre_keywords, *kws), label=Lazy(f"{{}} (line {call.lineno})", call))
                     for v in inner if v.ref is not None
                 )
         elif last == "getattr" and len(call.args) >= 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str):
@@ -883,11 +946,11 @@ class Walk:
             attr = call.args[1].value
             result = tuple(v.attr([attr]) for v in inner if v.ref is not None)
             if result and len(call.args) == 3:
-                result = union(result, self._other(f"the default {_text(call.args[2])} (line {call.lineno})", call.lineno))
+                result = union(result, self._other(Lazy(f"the default {{}} (line {call.lineno})", call.args[2]), call.lineno))
         elif last == "import_module" and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str) and not call.keywords:
             module = call.args[0].value
             if len(call.args) == 1 and is_aiter(module):
-                result = (Binding(f"{_text(call)} (line {call.lineno})", call.lineno, ref=f"{module}:"),)
+                result = (Binding(Lazy(f"{{}} (line {call.lineno})", call), call.lineno, ref=f"{module}:"),)
         if record:
             if any(v.ref is not None for v in callee):
                 self.on_call(call, callee, scope, launch=launch, through_instance=through_instance)

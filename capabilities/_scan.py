@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from ._bindings import Binding, Conds, Scope, TryInfo, Walk, dict_keys, join
+from ._bindings import Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
 from ._calls import CallShape, judge, signature_text
 from .errors import did_you_mean
 from ._distribution import Located
@@ -89,7 +89,7 @@ class Site:
 
     @property
     def condition(self) -> str | None:
-        return " and ".join(c.text for c in self.conds) or None
+        return " and ".join(str(c.text) for c in self.conds) or None
 
 
 def split_ref(ref: str) -> tuple[str, tuple[str, ...]]:
@@ -110,8 +110,8 @@ def _end(node: ast.AST) -> tuple[int, int]:
 class _Sites(Walk):
     """The AITER sites of one parsed module, each through every binding that reaches it."""
 
-    def __init__(self, rel: str) -> None:
-        super().__init__()
+    def __init__(self, rel: str, source: str | None = None) -> None:
+        super().__init__(source)
         self.rel = rel
         self.sites: list[Site] = []
 
@@ -127,14 +127,14 @@ class _Sites(Walk):
         self.sites.append(self._site(node, "torch.ops", dotted, conds=self.conds, binding=dotted))
 
     def on_reference(self, node: ast.expr, values: tuple[Binding, ...]) -> None:
-        others = tuple(v.label for v in values if v.ref is None)
+        others = tuple(dict.fromkeys(str(v.label) for v in values if v.ref is None))
         for v in values:
             if v.ref is not None and split_ref(v.ref)[1] and not v.star:
-                self.sites.append(self._site(node, "reference", v.ref, conds=join(self.conds, v.conds), binding=v.label,
+                self.sites.append(self._site(node, "reference", v.ref, conds=join(self.conds, v.conds), binding=str(v.label),
                                              others=others, guard_import=v.guard_import))  # fmt: skip
 
     def on_call(self, call: ast.Call, callee: tuple[Binding, ...], scope: Scope, *, launch: bool, through_instance: bool) -> None:
-        others = tuple(dict.fromkeys(v.label for v in callee if v.ref is None))
+        others = tuple(dict.fromkeys(str(v.label) for v in callee if v.ref is None))
         base = self._shape(call, scope)
         for v in callee:
             if v.ref is None:
@@ -145,7 +145,7 @@ class _Sites(Walk):
                 shape = replace(base, args=base.args + v.pre_args, keywords=tuple(dict.fromkeys((*v.pre_keywords, *base.keywords))))
                 del repeated
             self.sites.append(self._site(
-                call, "call", v.ref, shape=shape, launch=launch, conds=join(self.conds, v.conds), binding=v.label,
+                call, "call", v.ref, shape=shape, launch=launch, conds=join(self.conds, v.conds), binding=str(v.label),
                 others=others, guard_import=v.guard_import, bound_self=v.bound_self, star=v.star,
             ))  # fmt: skip
 
@@ -268,7 +268,7 @@ def collect(files: Files) -> tuple[list[Site], dict[int, TryInfo], list[str]]:
         except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
             errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
             continue
-        walk = _Sites(rel)
+        walk = _Sites(rel, parsed.source)
         try:
             walk.run(tree)
         except RecursionError:
@@ -398,7 +398,8 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
             "kind": site.kind, "target": shown(site.target),
             "condition": site.condition, "binding": site.binding or shown(site.target), "others": list(site.others),
         }  # fmt: skip
-        never = any(c.kind in ("type_checking", "never") for c in site.conds)  # code that never runs
+        # Code that never runs: under TYPE_CHECKING, a constant test, or one named test asked both ways.
+        never = any(c.kind in ("type_checking", "never") for c in site.conds) or contradicts(site.conds)
         if site.shape is not None:
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []

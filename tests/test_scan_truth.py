@@ -209,6 +209,19 @@ CASES: dict[str, tuple[str, int | None]] = {
         def main():
             return fn(1)  # CALL
     """, 1),
+    "named_test_asked_both_ways": ("""
+        import os
+        _use = os.environ.get("NOPE_U") == "1"
+        if _use:
+            from aiter.ops.b import h as norm
+        else:
+            from json import dumps as norm
+        def main():
+            if _use:
+                return None
+            else:
+                return norm(1)  # CALL
+    """, None),
     "cr_only_line_endings": ("""
         from aiter.ops.b import h
         def main():
