@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from typing import Literal
 TOP = "aiter"
 _BUILTINS = frozenset(dir(builtins))
 _GLOBAL = re.compile(r"\bglobal\b")
+_TRY_KEYS = itertools.count(1)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _TRY: tuple[type, ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -679,9 +681,9 @@ class Walk:
         self._merge(scope, states)
 
     def _try(self, stmt: ast.Try, scope: Scope) -> None:
-        key = id(stmt)
+        key = next(_TRY_KEYS)  # unique across files (an id() is reused once a tree is freed)
         guarded = any(catches_import_error(h) for h in stmt.handlers)
-        self.tries.setdefault(key, TryInfo())
+        self.tries[key] = TryInfo()
         before = dict(scope.names)
         if guarded:
             self._try_stack.append(key)
