@@ -1,29 +1,14 @@
 """``python -m capabilities scan PATH ...``: every AITER call in a code base, checked as files.
 
-Nothing is imported. Files are filtered by their bytes first (only a file that
-says ``aiter`` is parsed), and one resolver per AITER tree serves every file.
-
-In each module and each function (their scopes, as Python's LEGB rule
-nests them), the walk follows which names are bound to AITER, in statement
-order: ``import aiter [as m]``, ``import aiter.x.y [as m]``, ``from aiter.x
-import y [as z]`` (at module level, lazily inside functions, inside ``try``
-or ``if``), and aliases (``f = aiter.x``, ``g = f``). Every call of such a
-name or of an attribute chain rooted at one (``rocm_aiter.ops.f(...)``,
-``tgemm.mm(...)``, ``kernel[grid](...)``) gets a verdict from Python's binding
-rules against the tree's signature; every other reference (``QuantType.per_1x128``,
-``GateMode.INTERLEAVE.value``, ``dtypes.fp8``) and every import gets one from
-whether the name resolves. ``torch.ops.aiter.*`` is reported as not checkable.
-
-The keys of a ``**`` argument are read where it is a dict literal with constant
-keys, or a dict built in the same scope with constant keys (``d = {...}``,
-``d = dict(k=...)``, ``d["k"] = ...``, ``d.update(k=...)``); otherwise they are
-unreadable and the call's verdict is ``unknown`` unless it fails for another
-reason.
-
-Import failures are handled where the code says so: an import inside a
-``try`` whose handler catches ``ImportError`` is *guarded* (its failure does
-not fail the scan), and the sites inside that handler are *fallback* where
-every guarded import of the ``try`` resolves (the handler cannot run).
+Files -> sites -> verdicts. Nothing is imported. Files are filtered by their bytes
+(only a file that says it imports ``aiter`` is parsed); each is walked once by the
+binding engine (:mod:`._bindings`), which gives every call, reference and import
+that may reach AITER with each AITER binding that reaches it, its conditions and
+the non-AITER alternatives. One resolver per AITER tree then judges each site by
+Python's binding rules (:func:`._calls.judge`). A site with several AITER
+alternatives gives one entry per alternative; ``fallback``, ``guarded`` and code
+that never runs (``TYPE_CHECKING``, a constant test, a named test asked both ways)
+are reported and not counted. ``torch.ops.aiter.*`` is reported as not checkable.
 """
 
 from __future__ import annotations
