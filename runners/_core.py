@@ -224,8 +224,11 @@ class AiterRunnerCore:
         report = self._kernel.report
         out: dict[str, Offer] = {}
         why_not = _no_combine.native_reason(report)
-        if why_not is None:
-            nc = Offer("native", f"inside the limits; emulated outside them ({_no_combine.NATIVE_LIMITS})")
+        limits = self._kernel.no_combine_limits
+        if why_not is None and limits is None:
+            nc = Offer("native", "for every request the kernel computes")
+        elif why_not is None:
+            nc = Offer("native", f"inside the limits; emulated outside them ({limits})")
         elif self.config.fallback == "emulate":
             nc = Offer("emulated", f"{why_not}; each route goes through the same fused kernel as its own row")
         else:
