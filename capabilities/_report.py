@@ -35,7 +35,7 @@ from .model import (
 
 _ENTRY = frozenset(ENTRY_POINTS)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The resolver that read a report's files, to resolve further names against the same files;
 # keyed by identity (hashing a whole report costs more than the lookup is worth). The report
