@@ -52,17 +52,27 @@ def _headline(report: CapabilityReport) -> list[tuple[str, str]]:
     sig = "signature unknown" if fm is None else f"{len(fm.parameters)} parameters ({fm.source.replace('_', ' ')})"
     archs = report.archs.names
     scope = f"for {', '.join(archs)}" if archs else "for the build, no architecture checked"
-    rows = [("answer", f"fused_moe: {sig}; features ({scope}): " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
+    eps = report.entry_points
+    present = sum(1 for ep in eps.values() if ep.status == "resolved")
+    rows = [("answer", f"{present} of {len(eps)} entry points present; fused_moe: {sig}; features ({scope}): " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
     if a.status is AiterStatus.IMPORT_FAILED:
         rows.append(("import", _short(f"failed: {a.import_error}; the answers come from the source")))
     elif a.status is AiterStatus.UNREADABLE:
         rows.append(("unreadable", _short(a.detail)))
-    nc = report.feature("no_combine")
-    if nc.support is not Support.SUPPORTED:
-        rows.append(("no_combine", f"{nc.support.value} natively; runners.AiterRunnerCore emulates it through the same fused kernel"))
-    elif nc.used is not True:
-        rows.append(("no_combine", "accepted and not read by fused_moe; runners.AiterRunnerCore emulates it"))
+    rows.append(("no_combine", _no_combine(report)))
     return rows
+
+
+def _no_combine(report: CapabilityReport) -> str:
+    """How no_combine is served: natively, or emulated by the runner and why."""
+    nc = report.feature("no_combine")
+    runner = "runners.AiterRunnerCore emulates it through the same fused kernel"
+    if nc.support is Support.SUPPORTED and nc.used is not False:
+        return "native (fused_moe takes it and reads it)" if nc.used else "native (fused_moe takes it)"
+    if nc.support is Support.SUPPORTED:
+        return f"emulated (fused_moe takes it, never reads it); {runner}"
+    lacks = "fused_moe lacks it" if nc.support is Support.UNSUPPORTED else "whether fused_moe serves it is unknown"
+    return f"emulated ({lacks}): {nc.support.value} natively; {runner}"
 
 
 def _arch_rows(report: CapabilityReport) -> list[tuple[str, str]]:
@@ -76,16 +86,20 @@ def _arch_rows(report: CapabilityReport) -> list[tuple[str, str]]:
         answers = report.arch_features.get(arch, {})
         bad = [(n, f) for n, f in answers.items() if f.support is Support.UNSUPPORTED and report.features.get(n, f).support is Support.SUPPORTED]
         unknown = sum(1 for f in answers.values() if f.support is Support.UNKNOWN)
-        parts = [f"{n.split('.', 1)[1]} unsupported ({_cause(f)})" for n, f in bad]
+        parts = [f"{_FAMILY.get(n, n.split('.', 1)[1])}: unsupported on {arch} ({_cause(f)})" for n, f in bad]
         if unknown:
             parts.append(f"{unknown} unknown (no 1-stage kernel ships; the CK path compiles at first use)")
         rows.append((arch, "; ".join(parts) if parts else "every member the build has is served by shipped kernels"))
     return rows
 
 
+# What a person calls a quant type's MoE (the per-arch line names it so).
+_FAMILY = {"QuantType.per_1x32": "MXFP4 MoE (per_1x32)"}
+
+
 def _cause(f: Feature) -> str:
     if f.source == "upstream_rule":
-        return "no kernel ships, and an upstream rule says none can: MXFP4 MoE needs gfx950"
+        return "no kernels ship, and an upstream rule says none can: it needs gfx950"
     return _short(f.detail.split(": ", 1)[-1], 80)
 
 
