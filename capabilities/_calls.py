@@ -33,12 +33,10 @@ from .errors import (
     did_you_mean,
     unsupported_error,
 )
-from ._features import SHORT
 from ._gate import _checked_report, gate, warn_once
 from .model import Parameter, ParameterKind, Resolution, Support
 from ._runtime import signature_of
-from ._registry import resolver_for
-from ._report import CapabilityReport
+from ._report import CapabilityReport, dotted_name, resolver_for
 
 Answer = Literal["ok", "fails", "unknown"]
 
@@ -163,20 +161,6 @@ def signature_text(short: str, params: tuple[Parameter, ...]) -> str:
 # --- names -------------------------------------------------------------------------------
 
 
-def dotted_name(name: object) -> str:
-    """``topk_softmax``, ``fused_moe`` or any ``aiter.x.y`` as a dotted AITER name."""
-    if not isinstance(name, str) or not name:
-        raise UsageError(f"an AITER name is a str such as 'topk_softmax' or 'aiter.mla.mla_decode_fwd', not {name!r}")
-    if name in ENTRY_POINTS:
-        return name
-    if name in SHORT:
-        return SHORT[name]
-    dotted = name if name == "aiter" or name.startswith("aiter.") else f"aiter.{name}"
-    if not all(part.isidentifier() for part in dotted.split(".")):
-        raise UsageError(f"{name!r} is not a dotted Python name")
-    return dotted
-
-
 def _resolver(report: CapabilityReport) -> Any:
     return resolver_for(report)
 
@@ -187,16 +171,7 @@ def resolve(name: str, *, report: CapabilityReport | None = None) -> Resolution:
     or value by kind; ``missing``; or ``unknown`` with why. Read from the same files as
     the report, parsing each module at most once."""
     dotted = dotted_name(name)
-    report = _report(report)
-    resolver = _resolver(report)
-    if resolver is None and not report.aiter.is_aiter:  # no AITER: every name is missing, for that one reason
-        return Resolution("missing", None, None, None, (), None, f"{dotted}: {report.aiter.detail}")
-    if resolver is None:
-        ep = report.entry_points.get(dotted)
-        if ep is not None:
-            return Resolution(ep.status, "function" if ep.status == "resolved" else None, ep.file, ep.line, ep.decorators, ep.parameters, ep.detail)
-        return Resolution("unknown", None, None, None, (), None, f"{dotted}: this report was not made by probe() in this process, so its files are not read")
-    return resolver.resolve(dotted)  # type: ignore[no-any-return]
+    return _report(report).resolve(dotted)
 
 
 def _report(report: object) -> CapabilityReport:

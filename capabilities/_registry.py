@@ -6,23 +6,18 @@ import math
 import os
 import re
 import threading
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import _facts
 from .errors import UsageError, did_you_mean
-from ._report import CapabilityReport, from_facts
-from ._resolve import Resolver
+from ._report import CapabilityReport, attach_resolver, from_facts
 
 DEFAULT_TIMEOUT = 120.0
 
 _cache: dict[tuple[object, ...], CapabilityReport] = {}
 _locks: dict[tuple[object, ...], threading.Lock] = {}
 _locks_lock = threading.Lock()  # held only to find a key's lock, never while probing
-# The resolver that read a report's files, to resolve further names against the same files;
-# keyed by identity (hashing a whole report costs more than the lookup is worth).
-_resolvers: dict[int, Resolver] = {}
 
 
 def probe(
@@ -78,14 +73,8 @@ def probe(
         facts = _facts.collect(runtime=runtime, isolated=isolated, aiter_path=path, timeout=float(timeout), arch=archs, inputs=inputs)
         report = _cache[key] = from_facts(facts)
         if facts.resolver is not None:
-            _resolvers[id(report)] = facts.resolver
-            weakref.finalize(report, _resolvers.pop, id(report), None)
+            attach_resolver(report, facts.resolver)
         return report
-
-
-def resolver_for(report: CapabilityReport) -> Resolver | None:
-    """The resolver that read ``report``'s files; None for a report made elsewhere."""
-    return _resolvers.get(id(report))
 
 
 def check_aiter_path(raw: object, option: str = "aiter_path") -> str:

@@ -78,6 +78,11 @@ class Site:
     guarded: bool = False  # an import whose ImportError the code handles
     handler_of: int | None = None  # id of the try whose except ImportError holds this site
     launch: bool = False  # kernel[grid](...)
+    end_line: int = 0
+    end_col: int = 0
+    condition: str | None = None  # when the judged binding is the one that runs, in words
+    binding: str = ""  # which binding of the called name is judged
+    others: tuple[str, ...] = ()  # non-AITER alternatives the name may also hold there
 
 
 @dataclass
@@ -315,8 +320,11 @@ class _Walker:
     def _add(self, node: ast.AST, kind: SiteKind, target: str, **kw: Any) -> None:
         handler = self._handler[-1] if self._handler else None
         self.sites.append(
-            Site(self.rel, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), kind, target, handler_of=handler, **kw)
-        )
+            Site(
+                self.rel, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), kind, target, handler_of=handler,
+                end_line=getattr(node, "end_lineno", None) or 0, end_col=getattr(node, "end_col_offset", None) or 0, **kw,
+            )
+        )  # fmt: skip
 
     # --- expressions ------------------------------------------------------------------
 
@@ -375,6 +383,7 @@ class _Walker:
                 Site(
                     self.rel, call.lineno, call.col_offset, "call", target, shape=self._shape(call, scope),
                     handler_of=self._handler[-1] if self._handler else None, launch=launch,
+                    end_line=call.end_lineno or 0, end_col=call.end_col_offset or 0,
                 )
             )  # fmt: skip
         for arg in call.args:
@@ -703,7 +712,11 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
     calls = []
     failing = [0] * len(trees)
     for site in sorted(sites, key=lambda s: (s.file, s.line, s.col)):
-        entry: dict[str, Any] = {"file": site.file, "line": site.line, "col": site.col, "kind": site.kind, "target": shown(site.target)}
+        entry: dict[str, Any] = {
+            "file": site.file, "line": site.line, "col": site.col, "end_line": site.end_line, "end_col": site.end_col,
+            "kind": site.kind, "target": shown(site.target),
+            "condition": site.condition, "binding": site.binding or shown(site.target), "others": list(site.others),
+        }  # fmt: skip
         if site.shape is not None:
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []
@@ -716,7 +729,7 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
                 {"tree": tree.label, "verdict": judged.verdict, "why": judged.why, "fallback": fallback, "guarded": site.guarded,
                  "signature": judged.signature, "defined_at": judged.defined_at, "counts": counts}
             )  # fmt: skip
-        entry.update({k: per_tree[0][k] for k in ("verdict", "why", "fallback", "guarded", "signature", "defined_at")})
+        entry.update({k: per_tree[0][k] for k in ("verdict", "why", "fallback", "guarded", "signature", "defined_at", "counts")})
         if len(trees) > 1:
             entry["trees"] = per_tree
         calls.append(entry)

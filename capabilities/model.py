@@ -7,11 +7,17 @@ report that holds it lives in ``_report``. Nothing here imports either.
 from __future__ import annotations
 
 import enum
+import json
+import re
 from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WrapSerializer
+from pydantic_core import PydanticSerializationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 V = TypeVar("V")
 
@@ -70,6 +76,40 @@ class Frozen(BaseModel):
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
         fields = {name: getattr(self, name) for name in type(self).model_fields}
         return type(self).model_validate({**fields, **(update or {})})
+
+    def model_dump_json(self, *, indent: int | None = None, ensure_ascii: bool = False, **options: Any) -> str:
+        """pydantic's JSON, except that a path which is not UTF-8 is written as ``--json`` writes
+        it, not refused: Python holds its bytes as lone surrogates (``os.fsdecode``), and
+        pydantic's encoder rejects those, so such a report is written by ``json`` with each
+        surrogate as a ``\\udcXX`` escape. ``json.loads`` and :meth:`model_validate_json` read
+        it back, and ``os.fsencode`` of the string gives the original bytes."""
+        try:
+            return super().model_dump_json(indent=indent, ensure_ascii=ensure_ascii, **options)
+        except PydanticSerializationError as exc:
+            if "surrogates not allowed" not in str(exc):
+                raise
+        text = json.dumps(
+            self.model_dump(mode="json", **options),
+            indent=indent,
+            ensure_ascii=ensure_ascii,
+            separators=(",", ": ") if indent is not None else (",", ":"),  # pydantic's own
+        )
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
+        """pydantic's reading, and also JSON that :meth:`model_dump_json` wrote for a path
+        that is not UTF-8 (pydantic's parser refuses lone surrogate escapes; ``json`` reads them)."""
+        try:
+            return super().model_validate_json(json_data, **options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            if exc.error_count() != 1 or first["type"] != "json_invalid" or "surrogate" not in first["msg"]:
+                raise
+        return cls.model_validate(json.loads(json_data), **options)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # a lone surrogate: the only text UTF-8 cannot encode
 
 
 INSTALL = "pip install amd-aiter"  # AMD's AITER; the distribution 'aiter' is an unrelated library
