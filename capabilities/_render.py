@@ -13,7 +13,7 @@ from ._entry_catalog import ENTRY_POINTS
 from .model import AiterStatus, Feature, Support
 from ._report import CapabilityReport
 from ._sarif import counts as counted
-from ._sarif import per_tree
+from ._sarif import context, per_tree
 
 _MORE = "-v for every feature, parameter and entry point; --json for machines; --require NAME[,NAME] to gate"
 _MORE_ABSENT = "-v for the environment (no feature to list without AITER); --json for machines; --aiter-path DIR for a tree"
@@ -342,7 +342,7 @@ def scan_text(result: dict[str, Any], *, verbose: bool = False, quiet: bool = Fa
 def _site_lines(c: dict[str, Any], n: int) -> list[str]:
     entries = [per_tree(c, i) for i in range(n)]
     label = " | ".join(f"{e['verdict']:<7}" for e in entries)
-    head = f"  {c['line']:>5}:{c['col'] + 1:<3} {label}  {c['kind']:<9} {c['target']}"
+    head = f"  {c['line']:>5}:{c['col'] + 1:<3} {label}  {c['kind']:<9} {c['target']}{context(c)}"
     reasons = list(dict.fromkeys(r for r in map(_reason, entries) if r))
     if len(reasons) <= 1:
         return [_fit(head + (f": {reasons[0]}" if reasons else ""))]

@@ -54,12 +54,24 @@ class Finding:
 
     def message(self) -> str:
         c = self.call
-        text = f"{c['target']}: {self.why}"
+        text = f"{c['target']}{context(c)}: {self.why}"
         if self.verdict == "fails" and self.signature:
             text += f"; it is {self.signature}" + (f" ({self.defined_at})" if self.defined_at else "")
         if not self.counts and self.verdict == "fails":
             text += " (guarded import: the code expects this)" if c.get("guarded") else " (fallback: this branch cannot run)"
         return text
+
+
+def context(call: dict[str, Any]) -> str:
+    """Which binding of the name is judged and when it is the one that runs, where the scan says."""
+    parts = []
+    if call.get("binding") and call["binding"] != call["target"]:
+        parts.append(f"as {call['binding']}")
+    if call.get("condition"):
+        parts.append(str(call["condition"]))
+    if call.get("others"):
+        parts.append(f"else {', '.join(call['others'])}, not AITER, not judged")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def per_tree(call: dict[str, Any], i: int) -> dict[str, Any]:
@@ -109,22 +121,23 @@ class Sources:
             except OSError:
                 self._lines[rel] = []
         lines = self._lines[rel]
-        start, end = call["line"], call.get("end_line") or call["line"]
+        start, end = call["line"], call.get("end_line") or call["line"]  # 0: not known
         if not lines or end > len(lines):
             return ""
         chunk = lines[start - 1 : end]
-        if call.get("end_col") is not None:  # cut the end first: end_col counts from the last line's start
+        if call.get("end_line") and call.get("end_col"):  # cut the end first: end_col counts from the last line's start
             chunk[-1] = chunk[-1][: call["end_col"]]
         chunk[0] = chunk[0][call["col"] :]
         return re.sub(r"\s+", "", "".join(chunk))
 
 
 def fingerprints(result: dict[str, Any], sources: Sources) -> dict[int, str]:
-    """id(call) -> its fingerprint: file, kind, target, normalised text and the occurrence index."""
-    seen: dict[tuple[str, str, str, str], int] = {}
+    """id(call) -> its fingerprint: file, kind, target, the binding judged, the normalised text and
+    the occurrence index among equal ones (one site may give an entry per AITER alternative)."""
+    seen: dict[tuple[str, str, str, str, str], int] = {}
     out: dict[int, str] = {}
     for c in result["calls"]:
-        key = (c["file"], c["kind"], c["target"], sources.text(c))
+        key = (c["file"], c["kind"], c["target"], c.get("binding") or "", sources.text(c))
         n = seen[key] = seen.get(key, -1) + 1
         out[id(c)] = hashlib.sha256("\0".join((*key, str(n))).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return out
@@ -132,7 +145,7 @@ def fingerprints(result: dict[str, Any], sources: Sources) -> dict[int, str]:
 
 def _region(c: dict[str, Any]) -> dict[str, int]:
     region = {"startLine": c["line"], "startColumn": c["col"] + 1}
-    if c.get("end_line") is not None and c.get("end_col") is not None:
+    if c.get("end_line") and c.get("end_col"):  # 0: not known
         region |= {"endLine": c["end_line"], "endColumn": c["end_col"] + 1}
     return region
 
@@ -207,7 +220,7 @@ def github(result: dict[str, Any], sources: Sources, summary: str) -> str:
         if shown.startswith(".."):
             shown = str(path)
         where = f"file={_escape(shown.replace(os.sep, '/'), True)},line={c['line']},col={c['col'] + 1}"
-        if c.get("end_line") is not None and c.get("end_col") is not None:
+        if c.get("end_line") and c.get("end_col"):
             where += f",endLine={c['end_line']},endColumn={c['end_col'] + 1}"
         title = f"aiter-capabilities {RULES[f.rule][1]}" + (f" on {trees[f.tree]['tree']}" if len(trees) > 1 else "")
         lines.append(f"::{_COMMAND[f.level]} {where},title={_escape(title, True)}::{_escape(f.message())}")

@@ -199,3 +199,23 @@ def test_exit_codes_are_the_contract(trees: dict[str, Path], tmp_path: Path) -> 
     assert cli("scan", str(trees["server"]), "--format", "xml")[0] == 2
     assert cli("scan", str(trees["server"]), "-q", "-v")[0] == 2
     assert cli("scan", str(tmp_path / "nope"), "--aiter-path", str(trees["new"]))[0] == 2
+
+
+def test_which_binding_is_judged_and_when_is_said_in_every_format(tmp_path: Path) -> None:
+    from capabilities._render import scan_text
+    from capabilities._sarif import Sources, github, sarif
+
+    site = {"file": "m.py", "line": 3, "col": 4, "end_line": 3, "end_col": 20, "kind": "call", "target": "aiter.f",
+            "binding": "aiter.ops.f", "condition": "when `_use_aiter_gfx95`", "others": ["torch.ops.sgl_kernel.f"],
+            "verdict": "fails", "why": "f() takes 1 positional argument but 2 were given", "fallback": False, "guarded": False,
+            "signature": "f(x)", "defined_at": "aiter/ops.py:1", "counts": True}  # fmt: skip
+    result = {"calls": [site], "summary": {"files_read": 1, "files_parsed": 1, "sites": 1, "calls": 1, "errors": [],
+              "trees": [{"tree": "t", "aiter": "amd-aiter 0.1.12", "ok": 0, "fails": 1, "fails_not_counted": 0, "unknown": 0}]}}  # fmt: skip
+    said = "aiter.f (as aiter.ops.f; when `_use_aiter_gfx95`; else torch.ops.sgl_kernel.f, not AITER, not judged)"
+    assert said in scan_text(result)
+    (tmp_path / "m.py").write_text("import aiter\n\n    aiter.ops.f(1, 2)\n")
+    sources = Sources([tmp_path])
+    assert said in github(result, sources, "summary")
+    log = sarif(result, sources, "0")
+    assert said in log["runs"][0]["results"][0]["message"]["text"]
+    assert log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 5, "endLine": 3, "endColumn": 21}
