@@ -114,6 +114,8 @@ class CapabilityReport(Frozen):
         ``unknown`` with why where the files cannot tell. Any name, not only the catalogue."""
         dotted = dotted_name(name)
         resolver = resolver_for(self)
+        if resolver is None and not self.aiter.is_aiter:  # no AITER: every name is missing, for that one reason
+            return Resolution("missing", None, None, None, (), None, f"{dotted}: {self.aiter.detail}")
         if resolver is None:
             ep = self.entry_points.get(dotted)
             if ep is not None:
