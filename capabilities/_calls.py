@@ -272,6 +272,9 @@ def check_call(
     report = _report(report)
     short = dotted.rsplit(".", 1)[1]
     requested_by = f"a call of {dotted}"
+    if not report.aiter.is_aiter:  # no AITER: every name gets the same answer, for that one reason
+        why = "; ".join(c for c in report.aiter.detail.split("; ") if report.aiter.install_hint not in c) or report.aiter.detail
+        raise unsupported_error(report, (short,), requested_by=requested_by, details={short: f"{short}: unsupported: {why}"})
     target = _target(report, dotted, requested_by)
     if target is None:
         return report  # unknown: warned once, passed
