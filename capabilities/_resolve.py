@@ -778,7 +778,11 @@ class Resolver:
             if name.startswith("_"):
                 return current  # a star import binds no underscore name (short of an __all__ we cannot read)
             if source is not None and not self._installed(source):
-                return current  # not installed: that import binds nothing (it is skipped or fails)
+                # Not installed here, but it may be where AITER runs: what it binds cannot be read.
+                return Opaque(
+                    f"unknown: {name} may be bound by 'from {source} import *' at line {stmt.lineno} of {module}: "
+                    f"{source.split('.')[0]} is not installed here, so its names cannot be read (it may be where AITER runs)"
+                )
             return Opaque(
                 f"unknown: {name} may be bound by 'from {source or '.'} import *' at line {stmt.lineno} of "
                 f"{module}: a module outside the package, whose names are not read here"

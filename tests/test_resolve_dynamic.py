@@ -51,6 +51,19 @@ PACKAGE = {
 
         patch()
     """,
+    "aiter/fly.py": """
+        from not_installed_anywhere_x.kernels import *
+
+        def g(a):
+            return a
+    """,
+    "aiter/getattr_hook.py": """
+        def g(a):
+            return a
+
+        def __getattr__(name):
+            raise AttributeError(name)
+    """,
     "aiter/computed.py": """
         def f(a):
             return a
@@ -70,6 +83,11 @@ CASES = {
     "aiter.patched.f": "unknown",  # exec("global f ...") rebinds the module's f
     "aiter.computed.f": "unknown",  # exec of text that cannot be read, inside a function
 }
+# Names whose source cannot be read here: unknown, never missing.
+UNREADABLE = {
+    "aiter.fly.h": "not installed here",  # a star import from a package not installed here
+    "aiter.getattr_hook.h": "__getattr__",  # a module __getattr__ (PEP 562) may supply it
+}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +102,14 @@ def test_runtime_rebinding_is_read_as_python_does(report: Any, name: str, status
     _, rep = report
     r = rep.resolve(name)
     assert r.status == status, r.detail
+
+
+@pytest.mark.parametrize(("name", "said"), UNREADABLE.items(), ids=list(UNREADABLE))
+def test_what_another_machine_may_supply_is_unknown_not_absent(report: Any, name: str, said: str) -> None:
+    _, rep = report
+    r = rep.resolve(name)
+    assert r.status == "unknown" and said in r.detail, r.detail
+    assert rep.resolve(name.rsplit(".", 1)[0] + ".g").status == "resolved"
 
 
 def test_python_agrees_on_which_names_are_rebound(report: Any) -> None:
