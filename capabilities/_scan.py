@@ -256,6 +256,11 @@ def collect(files: Files) -> tuple[list[Site], dict[int, TryInfo], list[str]]:
         walk = _Sites(rel, parsed.source)
         try:
             walk.run(tree)
+            if walk.stale:  # a method read self.x before the method storing it was walked
+                seed = walk.classes_seed()
+                walk = _Sites(rel, parsed.source)
+                walk.seed = seed
+                walk.run(tree)
         except RecursionError:
             errors.append(f"{rel}: nested too deeply to walk")
             continue
