@@ -26,7 +26,7 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from ._bindings import Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
-from ._calls import CallShape, judge, signature_text
+from ._calls import CallShape, call_verdict, signature_text
 from .errors import did_you_mean
 from ._distribution import Located
 from ._facts import package
@@ -302,25 +302,9 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
     if site.kind != "call":
         return Judged("ok", r.detail, defined_at=at)
     assert site.shape is not None
-    if r.kind not in _CALLABLE_KINDS:
-        if r.kind in ("module", "enum_member", "constant"):
-            return Judged("fails", f"{short} is {'a ' + r.kind.replace('_', ' ')}, which cannot be called ({r.detail})", defined_at=at)
-        return Judged("unknown", f"{r.detail}: how a call of it binds cannot be read", defined_at=at)
-    if r.parameters is None:
-        return Judged("unknown", f"{r.detail}: its signature cannot be read", defined_at=at)
-    shape = site.shape
-    if site.bound_self:  # a class attribute read through an instance
-        if r.kind != "function" or r.kernel is not None:
-            return Judged("unknown", f"{r.detail}: read through an instance, whether it receives self cannot be told", defined_at=at)
-        shape = replace(shape, args=shape.args + 1)
-    verdict = judge(short, r.parameters, shape)
-    sig = signature_text(short, r.parameters)
-    why = verdict.why if verdict.answer != "ok" else "binds"
-    if r.kernel is not None and verdict.answer == "fails" and verdict.unexpected:
-        return Judged("unknown", f"{why}; a Triton kernel launch takes launch options (num_warps, ...) as keywords too", sig, at)
-    if r.kernel == "tuned" and verdict.answer == "fails" and "missing" in verdict.why:
-        return Judged("unknown", f"{why}; its autotune or heuristics configs may give those", sig, at)
-    return Judged(verdict.answer, why, sig, at)
+    verdict = call_verdict(short, r, site.shape, through_instance=site.bound_self)
+    sig = signature_text(short, r.parameters) if r.parameters is not None and r.kind in _CALLABLE_KINDS else None
+    return Judged(verdict.answer, verdict.why if verdict.answer != "ok" else "binds", sig, at)
 
 
 @dataclass
