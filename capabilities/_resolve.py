@@ -1422,11 +1422,36 @@ def _identity_or_wrapper(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     if wa.posonlyargs or wa.args or wa.kwonlyargs or wa.vararg is None or wa.kwarg is None:
         return False
     star, kw = wa.vararg.arg, wa.kwarg.arg
+    if _changes_arguments(wrapper, star, kw):
+        return False  # it adds, pops or fixes arguments: what a call binds is not fn's signature
     for call in (n for n in ast.walk(wrapper) if isinstance(n, ast.Call)):
         if isinstance(call.func, ast.Name) and call.func.id == fn:
-            passes_star = any(isinstance(a, ast.Starred) for a in call.args)
-            passes_kw = any(k.arg is None for k in call.keywords)
+            # Exactly fn(*args, **kwargs): anything more (fn(ctx, *args, **kwargs), stream=...) fixes an argument.
+            passes_star = len(call.args) == 1 and isinstance(call.args[0], ast.Starred) and _is_name(call.args[0].value, star)
+            passes_kw = len(call.keywords) == 1 and call.keywords[0].arg is None and _is_name(call.keywords[0].value, kw)
             if passes_star and passes_kw:
                 return True
-    _ = star, kw
+    return False
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+_READ_ONLY = frozenset({"get", "keys", "items", "values", "copy", "__contains__", "__getitem__"})
+
+
+def _changes_arguments(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, star: str, kw: str) -> bool:
+    """Whether a wrapper's body rebinds or changes its ``*args``/``**kwargs`` before passing them on
+    (``kwargs["stream"] = s``, ``kwargs.pop("stream")``, ``args = (ctx, *args)``, ``del kwargs[k]``), or
+    hands them to ``partial``."""
+    for node in ast.walk(wrapper):
+        if isinstance(node, ast.Name) and node.id in (star, kw) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(node, ast.Subscript) and _is_name(node.value, kw) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(node, ast.Attribute) and _is_name(node.value, kw) and node.attr not in _READ_ONLY:
+            return True
+        if isinstance(node, ast.Call) and (_chain(node.func) or ("",))[-1] == "partial":
+            return True
     return False

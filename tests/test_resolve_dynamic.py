@@ -64,6 +64,61 @@ PACKAGE = {
         def __getattr__(name):
             raise AttributeError(name)
     """,
+    "aiter/wrapped.py": """
+        import functools
+
+        def keep(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                return fn(*args, **kwargs)
+            return w
+
+        def adds(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                kwargs["stream"] = 0
+                return fn(*args, **kwargs)
+            return w
+
+        def pops(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                kwargs.pop("stream", None)
+                return fn(*args, **kwargs)
+            return w
+
+        def fixes(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                return fn(0, *args, **kwargs)
+            return w
+
+        def partial_of(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                return functools.partial(fn, 0)(*args, **kwargs)
+            return w
+
+        @keep
+        def kept(x, stream):
+            return x
+
+        @adds
+        def added(x, stream):
+            return x
+
+        @pops
+        def popped(x):
+            return x
+
+        @fixes
+        def fixed(ctx, x):
+            return x
+
+        @partial_of
+        def partial_fixed(ctx, x):
+            return x
+    """,
     "aiter/computed.py": """
         def f(a):
             return a
@@ -82,6 +137,14 @@ CASES = {
     "aiter.dirmod.f": "resolved",  # list(globals()) reads the names
     "aiter.patched.f": "unknown",  # exec("global f ...") rebinds the module's f
     "aiter.computed.f": "unknown",  # exec of text that cannot be read, inside a function
+}
+# A wrapper keeps the signature only when it passes its arguments on unchanged.
+WRAPPED = {
+    "aiter.wrapped.kept": "resolved",
+    "aiter.wrapped.added": "unknown",  # kwargs["stream"] = ...: a call may leave stream out
+    "aiter.wrapped.popped": "unknown",  # kwargs.pop("stream"): a call may pass what fn refuses
+    "aiter.wrapped.fixed": "unknown",  # fn(0, *args, **kwargs): one argument fewer
+    "aiter.wrapped.partial_fixed": "unknown",  # partial(fn, 0)
 }
 # Names whose source cannot be read here: unknown, never missing.
 UNREADABLE = {
@@ -102,6 +165,22 @@ def test_runtime_rebinding_is_read_as_python_does(report: Any, name: str, status
     _, rep = report
     r = rep.resolve(name)
     assert r.status == status, r.detail
+
+
+@pytest.mark.parametrize(("name", "status"), WRAPPED.items(), ids=list(WRAPPED))
+def test_a_wrapper_that_changes_arguments_is_not_trusted(report: Any, name: str, status: str) -> None:
+    _, rep = report
+    r = rep.resolve(name)
+    assert r.status == status, r.detail
+    if status == "resolved":
+        assert [p.name for p in r.parameters or ()] == ["x", "stream"]
+
+
+def test_python_agrees_that_those_wrappers_change_what_binds(report: Any) -> None:
+    tree, _ = report
+    calls = "from aiter import wrapped as w\nw.added(1)\nw.popped(1, stream=2)\nw.fixed(1)\nw.partial_fixed(1)\nprint('bound')"
+    out = subprocess.run([sys.executable, "-c", calls], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(tree)})
+    assert out.stdout.strip() == "bound", out.stderr  # each call binds, which the bare signature would refuse
 
 
 @pytest.mark.parametrize(("name", "said"), UNREADABLE.items(), ids=list(UNREADABLE))
