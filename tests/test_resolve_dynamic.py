@@ -214,3 +214,31 @@ def test_python_agrees_on_which_names_are_rebound(report: Any) -> None:
     for name, status in CASES.items():
         # resolved: Python still finds the function there; unknown here: Python finds it rebound
         assert (still[name] == "True") == (status == "resolved"), (name, still[name])
+
+
+_DEF = "def fused_moe(a, b):\n    return a\n\ndef _v2(a):\n    return a\n"
+# Each replaces fused_moe from outside its def; Python's own signature of it then differs.
+PATCHED = {
+    "init-patches-through-alias": {"aiter/__init__.py": "from . import fused_moe as _m\n_m.fused_moe = _m._v2\n", "aiter/fused_moe.py": _DEF},
+    "helper-imported-last": {
+        "aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "from . import _patch\n",
+        "aiter/_patch.py": "import sys\nm = sys.modules['aiter.fused_moe']\nm.fused_moe = m._v2\n",
+    },
+    "setattr-code": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "setattr(fused_moe, '__code__', _v2.__code__)\n"},
+    "code-through-alias": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "g = fused_moe\ng.__code__ = _v2.__code__\n"},
+    "globals-of-another-function": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "_v2.__globals__['fused_moe'] = _v2\n"},
+    "sys-under-another-name": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "import sys as _s\n_s.modules[__name__].fused_moe = _v2\n"},
+    "import-module-of-itself": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "import importlib\nimportlib.import_module(__name__).fused_moe = _v2\n"},
+    "builtins-globals": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "import builtins\nbuiltins.globals()['fused_moe'] = _v2\n"},
+}
+
+
+@pytest.mark.parametrize("files", PATCHED.values(), ids=list(PATCHED))
+def test_rebinding_from_outside_the_def_is_never_read_as_the_def(tmp_path: Path, files: dict[str, str]) -> None:
+    tree = write_package(tmp_path, files)
+    capabilities.clear_cache()
+    r = capabilities.probe(aiter_path=tree).resolve("aiter.fused_moe.fused_moe")
+    assert r.status == "unknown", r.detail
+    sig = "import inspect\nfrom aiter.fused_moe import fused_moe\nprint(list(inspect.signature(fused_moe).parameters))"
+    out = subprocess.run([sys.executable, "-c", sig], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(tree)})
+    assert out.stdout.strip() == "['a']", out.stderr  # Python meets _v2, not the def the file shows
