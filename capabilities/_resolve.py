@@ -804,7 +804,10 @@ class Resolver:
             if name.startswith("_"):
                 return current  # a star import binds no underscore name (short of an __all__ we cannot read)
             if source is not None and not self._installed(source):
-                # Not installed here, but it may be where AITER runs: what it binds cannot be read.
+                # Not installed here, but it may be where AITER runs: what it binds cannot be read,
+                # short of a submodule of that name (importing it sets the package's attribute).
+                if self.tree.find(f"{module}.{name}").kind != "missing":
+                    return current
                 return Opaque(
                     f"unknown: {name} may be bound by 'from {source} import *' at line {stmt.lineno} of {module}: "
                     f"{source.split('.')[0]} is not installed here, so its names cannot be read (it may be where AITER runs)"
