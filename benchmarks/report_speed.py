@@ -52,7 +52,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 def _files_read(aiter_root: Path) -> list[str]:
     """The module files the probe reads for the report (the floor parses each of them whole)."""
     import capabilities
-    from capabilities._registry import resolver_for
+    from capabilities._report import resolver_for
 
     report = capabilities.probe(aiter_path=aiter_root)
     resolver = resolver_for(report)

@@ -33,12 +33,10 @@ from .errors import (
     did_you_mean,
     unsupported_error,
 )
-from ._features import SHORT
 from ._gate import _checked_report, gate, warn_once
 from .model import Parameter, ParameterKind, Resolution, Support
 from ._runtime import signature_of
-from ._registry import resolver_for
-from ._report import CapabilityReport
+from ._report import CapabilityReport, dotted_name, resolver_for
 
 Answer = Literal["ok", "fails", "unknown"]
 
@@ -57,6 +55,7 @@ class CallShape:
     star_kwargs: bool = False
     maybe: tuple[str, ...] = ()
     partial: bool = False
+    repeated: tuple[str, ...] = ()  # keywords the call gives twice (``b=2, **{"b": 3}``)
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,8 @@ def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdic
     """What Python does when ``short(<shape>)`` meets ``params``: the binding rules of
     ``inspect.Signature.bind`` and of the interpreter, in their order."""
     K = ParameterKind
+    if shape.repeated:  # raised by the call itself, whatever the function takes
+        return Verdict("fails", f"{short}() got multiple values for keyword argument '{shape.repeated[0]}'")
     positional = [p for p in params if p.kind in (K.POSITIONAL_ONLY, K.POSITIONAL_OR_KEYWORD)]
     var_args = any(p.kind is K.VAR_POSITIONAL for p in params)
     var_kwargs = any(p.kind is K.VAR_KEYWORD for p in params)
@@ -163,20 +164,6 @@ def signature_text(short: str, params: tuple[Parameter, ...]) -> str:
 # --- names -------------------------------------------------------------------------------
 
 
-def dotted_name(name: object) -> str:
-    """``topk_softmax``, ``fused_moe`` or any ``aiter.x.y`` as a dotted AITER name."""
-    if not isinstance(name, str) or not name:
-        raise UsageError(f"an AITER name is a str such as 'topk_softmax' or 'aiter.mla.mla_decode_fwd', not {name!r}")
-    if name in ENTRY_POINTS:
-        return name
-    if name in SHORT:
-        return SHORT[name]
-    dotted = name if name == "aiter" or name.startswith("aiter.") else f"aiter.{name}"
-    if not all(part.isidentifier() for part in dotted.split(".")):
-        raise UsageError(f"{name!r} is not a dotted Python name")
-    return dotted
-
-
 def _resolver(report: CapabilityReport) -> Any:
     return resolver_for(report)
 
@@ -187,14 +174,7 @@ def resolve(name: str, *, report: CapabilityReport | None = None) -> Resolution:
     or value by kind; ``missing``; or ``unknown`` with why. Read from the same files as
     the report, parsing each module at most once."""
     dotted = dotted_name(name)
-    report = _report(report)
-    resolver = _resolver(report)
-    if resolver is None:
-        ep = report.entry_points.get(dotted)
-        if ep is not None:
-            return Resolution(ep.status, "function" if ep.status == "resolved" else None, ep.file, ep.line, ep.decorators, ep.parameters, ep.detail)
-        return Resolution("unknown", None, None, None, (), None, f"{dotted}: this report was not made by probe() in this process, so its files are not read")
-    return resolver.resolve(dotted)  # type: ignore[no-any-return]
+    return _report(report).resolve(dotted)
 
 
 def _report(report: object) -> CapabilityReport:
@@ -292,6 +272,9 @@ def check_call(
     report = _report(report)
     short = dotted.rsplit(".", 1)[1]
     requested_by = f"a call of {dotted}"
+    if not report.aiter.is_aiter:  # no AITER: every name gets the same answer, for that one reason
+        why = "; ".join(c for c in report.aiter.detail.split("; ") if report.aiter.install_hint not in c) or report.aiter.detail
+        raise unsupported_error(report, (short,), requested_by=requested_by, details={short: f"{short}: unsupported: {why}"})
     target = _target(report, dotted, requested_by)
     if target is None:
         return report  # unknown: warned once, passed

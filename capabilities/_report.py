@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime, _stat
 from ._distribution import Located
 from ._entry_catalog import ENTRY_POINTS
 from ._source import Found
+from .errors import UsageError
 from .model import (
     AiterIdentity,
     AiterStatus,
@@ -33,7 +35,12 @@ from .model import (
 
 _ENTRY = frozenset(ENTRY_POINTS)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+# The resolver that read a report's files, to resolve further names against the same files;
+# keyed by identity (hashing a whole report costs more than the lookup is worth). The report
+# owns this table, so that asking a report about a name needs nothing above this module.
+_resolvers: dict[int, _resolve.Resolver] = {}
 
 
 class CapabilityReport(Frozen):
@@ -71,8 +78,6 @@ class CapabilityReport(Frozen):
         lower it: the weakest answer stands, and its detail names the arch.
         """
         if not isinstance(name, str) or not name:
-            from .errors import UsageError
-
             raise UsageError(f"a feature name is a str such as 'no_combine' or 'QuantType.per_1x32', not {name!r}")
         listed = self.features.get(name)
         build = listed
@@ -107,15 +112,45 @@ class CapabilityReport(Frozen):
         """What the dotted AITER name ``name`` is in the files this report was read from:
         a function's signature, or the kind of a class, enum member, module or constant;
         ``unknown`` with why where the files cannot tell. Any name, not only the catalogue."""
-        from ._calls import resolve
+        dotted = dotted_name(name)
+        resolver = resolver_for(self)
+        if resolver is None and not self.aiter.is_aiter:  # no AITER: every name is missing, for that one reason
+            return Resolution("missing", None, None, None, (), None, f"{dotted}: {self.aiter.detail}")
+        if resolver is None:
+            ep = self.entry_points.get(dotted)
+            if ep is not None:
+                return Resolution(ep.status, "function" if ep.status == "resolved" else None, ep.file, ep.line, ep.decorators, ep.parameters, ep.detail)
+            return Resolution("unknown", None, None, None, (), None, f"{dotted}: this report was not made by probe() in this process, so its files are not read")
+        return resolver.resolve(dotted)
 
-        return resolve(name, report=self)
+
+def dotted_name(name: object) -> str:
+    """``topk_softmax``, ``fused_moe`` or any ``aiter.x.y`` as a dotted AITER name."""
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"an AITER name is a str such as 'topk_softmax' or 'aiter.mla.mla_decode_fwd', not {name!r}")
+    if name in _ENTRY:
+        return name
+    if name in _features.SHORT:
+        return _features.SHORT[name]
+    dotted = name if name == "aiter" or name.startswith("aiter.") else f"aiter.{name}"
+    if not all(part.isidentifier() for part in dotted.split(".")):
+        raise UsageError(f"{name!r} is not a dotted Python name")
+    return dotted
+
+
+def attach_resolver(report: CapabilityReport, resolver: _resolve.Resolver) -> None:
+    """Keep the resolver that read ``report``'s files for as long as the report lives."""
+    _resolvers[id(report)] = resolver
+    weakref.finalize(report, _resolvers.pop, id(report), None)
+
+
+def resolver_for(report: CapabilityReport) -> _resolve.Resolver | None:
+    """The resolver that read ``report``'s files; None for a report made elsewhere."""
+    return _resolvers.get(id(report))
 
 
 def _resolved(report: CapabilityReport, name: str) -> Resolution | None:
     """``name`` resolved against the files the report was made from (None: not at hand)."""
-    from ._registry import resolver_for
-
     resolver = resolver_for(report)
     return None if resolver is None else resolver.resolve(name)
 
@@ -210,4 +245,4 @@ def report_for(
     return from_facts(facts, ident)
 
 
-__all__ = ["SCHEMA_VERSION", "CapabilityReport", "Evidence", "from_facts", "report_for"]
+__all__ = ["SCHEMA_VERSION", "CapabilityReport", "Evidence", "attach_resolver", "dotted_name", "from_facts", "report_for", "resolver_for"]

@@ -7,11 +7,17 @@ report that holds it lives in ``_report``. Nothing here imports either.
 from __future__ import annotations
 
 import enum
+import json
+import re
 from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WrapSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WrapSerializer
+from pydantic_core import PydanticSerializationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 V = TypeVar("V")
 
@@ -71,6 +77,40 @@ class Frozen(BaseModel):
         fields = {name: getattr(self, name) for name in type(self).model_fields}
         return type(self).model_validate({**fields, **(update or {})})
 
+    def model_dump_json(self, *, indent: int | None = None, ensure_ascii: bool = False, **options: Any) -> str:
+        """pydantic's JSON, except that a path which is not UTF-8 is written as ``--json`` writes
+        it, not refused: Python holds its bytes as lone surrogates (``os.fsdecode``), and
+        pydantic's encoder rejects those, so such a report is written by ``json`` with each
+        surrogate as a ``\\udcXX`` escape. ``json.loads`` and :meth:`model_validate_json` read
+        it back, and ``os.fsencode`` of the string gives the original bytes."""
+        try:
+            return super().model_dump_json(indent=indent, ensure_ascii=ensure_ascii, **options)
+        except PydanticSerializationError as exc:
+            if "surrogates not allowed" not in str(exc):
+                raise
+        text = json.dumps(
+            self.model_dump(mode="json", **options),
+            indent=indent,
+            ensure_ascii=ensure_ascii,
+            separators=(",", ": ") if indent is not None else (",", ":"),  # pydantic's own
+        )
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
+        """pydantic's reading, and also JSON that :meth:`model_dump_json` wrote for a path
+        that is not UTF-8 (pydantic's parser refuses lone surrogate escapes; ``json`` reads them)."""
+        try:
+            return super().model_validate_json(json_data, **options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            if exc.error_count() != 1 or first["type"] != "json_invalid" or "surrogate" not in first["msg"]:
+                raise
+        return cls.model_validate(json.loads(json_data), **options)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # a lone surrogate: the only text UTF-8 cannot encode
+
 
 INSTALL = "pip install amd-aiter"  # AMD's AITER; the distribution 'aiter' is an unrelated library
 
@@ -126,6 +166,25 @@ FeatureSource = Literal[
 ]
 
 
+class SourceRevision(Frozen):
+    """Which revision a source tree is, read from its files, each answer with the file it came
+    from: the version setuptools_scm writes into ``aiter/_version.py`` when the tree is built,
+    and the commit its git checkout has out (``.git/HEAD``, the ref it names, ``packed-refs``)."""
+
+    version: str | None  # e.g. "0.1.21.dev5+g1a2b3c4d"
+    version_file: str | None  # where the version was read, e.g. "aiter/_version.py (written by setuptools_scm)"
+    commit: str | None  # the full hex object name
+    ref: str | None  # the branch HEAD names, e.g. "refs/heads/main"; None for a detached HEAD
+    commit_file: str | None  # where the commit was read, e.g. ".git/refs/heads/main" or ".git/packed-refs"
+
+    def describe(self) -> str:
+        """'0.1.21.dev5+g1a2b3c4d (commit 1a2b3c4d5e6f)', or the half that is known."""
+        commit = f"commit {self.commit[:12]}" if self.commit else ""
+        if self.version:
+            return f"{self.version} ({commit})" if commit else self.version
+        return f"at {commit}" if commit else "of unknown revision"
+
+
 class AiterIdentity(Frozen):
     """Which installed code answers to ``import aiter``, and which rule said it is AITER."""
 
@@ -138,6 +197,7 @@ class AiterIdentity(Frozen):
     rule: str  # the rule that decided the status, e.g. "content: aiter/fused_moe.py and aiter/jit/"
     conflicts: tuple[str, ...]  # other installed distributions that also claim the module
     detail: str
+    revision: SourceRevision | None = None  # a source tree's version file and git commit, where it has them
 
     @property
     def is_aiter(self) -> bool:
@@ -155,6 +215,8 @@ class AiterIdentity(Frozen):
     def describe(self) -> str:
         """'amd-aiter 0.1.9', or a phrase naming what is there instead."""
         if self.distribution is None:
+            if self.revision is not None and (self.revision.version or self.revision.commit):
+                return f"AITER source tree {self.revision.describe()}"
             return "AITER (no installed distribution)" if self.location else "no AITER"
         return f"{self.distribution} {self.version or '(no version)'}"
 

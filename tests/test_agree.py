@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -151,6 +152,18 @@ def test_single_rank_group_exchanges_real_bytes(fake_aiter: Any, one_rank_group:
     agreement = capabilities.agree()
     assert agreement.report == local and agreement.report is not local  # it went through the wire
     assert agreement.ranks == (local.aiter,)
+
+
+def test_a_report_at_a_non_utf8_path_crosses_the_wire(tmp_path: Path, one_rank_group: None) -> None:
+    from capabilities.testing import write_fake_aiter
+
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9-\xff"))
+    write_fake_aiter(root, params="hidden_states, no_combine=False")
+    local = capabilities.probe(aiter_path=root)
+    agreement = capabilities.agree(local)
+    assert agreement.report == local and agreement.report is not local
+    assert os.fsencode(agreement.report.aiter.location or "").startswith(bytes(root))
+    assert agreement.report.model_dump_json().encode("utf-8")  # and it serialises after the trip
 
 
 def test_unreadable_peer_report_is_an_agreement_error(
