@@ -74,8 +74,9 @@ class AiterRunnerCore:
         # The last (quant info, plan, and the plan's function, weights and kwargs) that run() used
         # for a quant info's own quant type: the call path reads them without a lookup.
         self._last: tuple[object, Plan, Any, Any, Any, Mapping[str, Any]] = (_NOTHING, cast(Plan, None), None, None, None, {})
-        # The last own-quant-type quant info's options, its kwargs' keys and values, by identity.
-        self._seen: tuple[tuple[Any, ...], tuple[str, ...] | None, tuple[Any, ...]] | None = None
+        # The last validated own-quant-type quant info's options, its kwargs' keys and values (by
+        # identity), and the plan they gave: one tuple, so a thread never pairs one with another's.
+        self._seen: tuple[tuple[Any, ...], tuple[str, ...] | None, tuple[Any, ...], Plan] | None = None
         # Per-call options the kernel takes without a word; the others go through gate_per_call.
         self._per_call_ok = frozenset(n for _, n in PER_CALL if kernel.report.support(n) is Support.SUPPORTED)
         self._token = object()  # this runner, in a quant info's plans (not the runner: no cycle)
@@ -176,19 +177,20 @@ class AiterRunnerCore:
         those same objects), found by identity alone: no hashing, no tensor read."""
         own = qt is None or qt is getattr(quant_info, "quant_type", None)
         if own and type(quant_info) is AiterMoeQuantInfo:
-            seen = self._seen
+            seen = self._seen  # read once: the options and the plan they gave stay together across threads
             if seen is not None and all(map(is_, _OPTIONS(quant_info), seen[0])):
                 kw = quant_info.fused_moe_kwargs
                 keys = seen[1]
                 if kw is None if keys is None else (kw is not None and tuple(kw) == keys and all(map(is_, kw.values(), seen[2]))):
-                    plan = self._last[1]
-                    self._last = (quant_info, *self._last[1:])
+                    plan = seen[3]
+                    self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
                     return plan
         plan = self.plan(quant_info, qt)
         if own:
             self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
             kw = quant_info.fused_moe_kwargs
-            self._seen = (_OPTIONS(quant_info), None, ()) if kw is None else (_OPTIONS(quant_info), tuple(kw), tuple(kw.values()))
+            options = _OPTIONS(quant_info)
+            self._seen = (options, None, (), plan) if kw is None else (options, tuple(kw), tuple(kw.values()), plan)
         return plan
 
     def _per_call(self, plan: Plan, runner_input: AiterRunnerInput) -> dict[str, Any]:
