@@ -67,6 +67,7 @@ _DEF_HEAD = re.compile(r"(?:@[^\n]*\n(?:[ \t]+[^\n]*\n)*)*(?:async[ \t]+)?(?:def
 _MEMBER = re.compile(r"^    (?:@|(?:async[ \t]+)?def\b|class\b)", re.M)
 
 
+_PAD_PER_CHAR = 8  # blank lines of padding per character of a piece, at most (see Parsed._parse_at)
 _QUOTE_OR_COMMENT = re.compile(r'#|"""|\'\'\'|"|\'')
 
 
@@ -275,15 +276,18 @@ class Parsed:
         return body
 
     def _parse_at(self, text: str, offset: int) -> list[ast.stmt]:
-        """``text``, which starts a line at ``offset`` of the source, parsed alone and moved to
-        its real lines. Padding it with blank lines would cost the whole file's length for each
-        piece (quadratic in the file); the shift costs the piece's own nodes. Columns need no
-        shift: a piece starts at the start of a line."""
-        body = ast.parse(text, filename=self.rel).body
+        """``text``, which starts a line at ``offset`` of the source, parsed at its real lines
+        (columns need no shift: a piece starts a line). Blank lines in front cost the
+        tokenizer little each, but the lines above the piece in number, which summed over a
+        long file's pieces is its length squared; shifting the parsed nodes costs the piece's
+        own nodes, about ten blank lines' worth per character in Python. So a piece is padded
+        while the padding is within that bound, and shifted beyond it: linear either way."""
         shift = self.line_of(offset) - 1
-        if shift:
-            for node in body:
-                ast.increment_lineno(node, shift)
+        if shift <= _PAD_PER_CHAR * len(text):
+            return ast.parse("\n" * shift + text, filename=self.rel).body
+        body = ast.parse(text, filename=self.rel).body
+        for node in body:
+            ast.increment_lineno(node, shift)
         return body
 
     @property
