@@ -11,10 +11,11 @@ distributions installed beside AITER: all measured in one run, as fresh processe
   inspect.signature(fused_moe)`` (on a host without ROCm it fails after the import).
 - distributions: the report as a server makes it, AITER found on ``sys.path`` (no
   ``--aiter-path``) in a site folder beside 30, then 330, other distributions
-  (dist-info folders with METADATA, a RECORD of 500 to 5,000 rows, every tenth of
-  14,622 rows as torch's, and a top_level.txt in four of five), CPU time.
+  (dist-info folders with METADATA, top_level.txt and a RECORD of 500 to 5,000 rows,
+  every tenth of 14,622 rows as torch's), CPU time. ``--bare N`` leaves out every Nth
+  top_level.txt (about half the wheels of a current environment have none).
 
-    python benchmarks/report_speed.py --aiter-root DIR [--runs 9]
+    python benchmarks/report_speed.py --aiter-root DIR [--runs 9] [--bare N]
 
 DIR is a folder with AMD's AITER installed, e.g. ``pip install --no-deps --target DIR amd-aiter``.
 """
@@ -22,6 +23,7 @@ DIR is a folder with AMD's AITER installed, e.g. ``pip install --no-deps --targe
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -68,11 +70,11 @@ def _rows(i: int) -> int:
     return 14_622 if i % 10 == 9 else 500 + (i * 7_919) % 4_501
 
 
-def _site(base: Path, aiter_root: Path, count: int) -> Path:
+def _site(base: Path, aiter_root: Path, count: int, bare: int = 0) -> Path:
     """A site folder: the AITER install and ``count`` unrelated distributions with
-    METADATA and a RECORD listing their files (the files themselves are not written: only
-    the metadata is read); one in five has no ``top_level.txt``, as wheels built by flit,
-    hatchling or maturin have none."""
+    METADATA, ``top_level.txt`` and a RECORD listing their files (the files themselves are
+    not written: only the metadata is read). With ``bare`` N, every Nth has no
+    ``top_level.txt``, as wheels built by flit, hatchling or maturin have none."""
     site = base / f"site-{count}"
     site.mkdir()
     for entry in aiter_root.iterdir():  # installed here, as pip would (hard links: no copy, no symlink)
@@ -85,7 +87,7 @@ def _site(base: Path, aiter_root: Path, count: int) -> Path:
         info = site / f"{name}-1.{i}.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 1.{i}.0\n")
-        if i % 5:
+        if not bare or i % bare:
             (info / "top_level.txt").write_text(f"{name}\n")
         files = [f"{name}/__init__.py", *(f"{name}/sub_{k // 50}/module_{k}.py" for k in range(_rows(i) - 4))]
         rows = [f"{rel},sha256=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,{1000 + k}" for k, rel in enumerate(files)]
@@ -98,6 +100,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aiter-root", required=True, type=Path)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--bare", type=int, default=0, metavar="N",
+                        help="every Nth generated distribution has no top_level.txt (0: all have one)")
     args = parser.parse_args()
     # Steady state: bytecode is cached (a first, untimed round writes it), as on any host
     # that does not forbid it; PYTHONDONTWRITEBYTECODE would time compiling this project.
@@ -106,7 +110,7 @@ def main() -> int:
     python = sys.executable
     files = _files_read(args.aiter_root)
     with tempfile.TemporaryDirectory(prefix="report-speed-") as tmp:
-        few, many = _site(Path(tmp), args.aiter_root, 30), _site(Path(tmp), args.aiter_root, 330)
+        few, many = _site(Path(tmp), args.aiter_root, 30, args.bare), _site(Path(tmp), args.aiter_root, 330, args.bare)
         commands = {
             "report": [python, "-m", "capabilities", "--aiter-path", str(args.aiter_root), "--json"],
             "floor": [python, "-c", FLOOR, *files],
@@ -124,6 +128,11 @@ def main() -> int:
         cpu: dict[str, list[float]] = {k: [] for k in commands}
         for name, cmd in commands.items():
             _run(cmd, envs[name])  # the untimed round
+        for name in ("30 dists", "330 dists"):  # each finds the AITER installed there, with its owner
+            found = json.loads(subprocess.run(commands[name], env=envs[name], capture_output=True, text=True).stdout)["aiter"]
+            if found["location"] is None or not found["location"].startswith(str(Path(tmp))):
+                raise SystemExit(f"{name}: the report did not find the AITER of its site folder: {found['detail']}")
+            print(f"{name}: {found['detail']}")
         for _ in range(args.runs):  # interleaved, so a slow moment of the machine hits every command
             for name, cmd in commands.items():
                 w, c = _run(cmd, envs[name])
