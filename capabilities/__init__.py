@@ -1,17 +1,37 @@
-"""What the installed AITER can do, learned once and truthfully.
+"""Call ``probe()``: what the installed AITER can do, learned once from its files, truthfully.
 
-The public API is the names below; value types of the report also live in
-:mod:`capabilities.model` and every error in :mod:`capabilities.errors`. Names
-load on first use (PEP 562), so ``import capabilities`` costs no pydantic.
+    import capabilities
 
-The pipeline, one private module a step: collect the facts (``_facts``: where
-``aiter`` is and who installed it, ``_distribution``; its source, ``_static``;
-every entry point, ``_resolve``; its import, ``_runtime``; the GPUs, ``_gpu``;
-the kernels it ships, ``_kernels``) -> decide (``_features`` from ``_catalog``
-and ``_entry_catalog``; per architecture, ``_arch``) -> the report
-(``_report``) -> cache it (``_registry``) -> gate requests (``_gate``,
-``_calls``), agree across ranks (``_agree``), scan a code base (``_scan``) and
-print it (``_cli``).
+    report = capabilities.probe()                # a frozen CapabilityReport, cached per process
+    report.support("no_combine")                 # Support.SUPPORTED, UNSUPPORTED or UNKNOWN
+    report.feature("QuantType.per_1x32").detail  # why, from the evidence
+    capabilities.require("no_combine")           # UnsupportedFeatureError unless supported
+    capabilities.check_call("topk_softmax", ["need_renorm"], args=4)  # Python's binding rules
+
+The public API:
+
+- ask once: ``probe(runtime=, aiter_path=, arch=)``, ``clear_cache()``,
+  ``report_for()``, ``CapabilityReport`` (``.feature``, ``.support``, ``.resolve``);
+- gate a request: ``require(*names)``, ``gate(name)`` (``unknown`` warns once),
+  ``require_prebuilt(*jit_modules)``;
+- any AITER name or call: ``check_call()``, ``bind()``, ``enum_value()``;
+- many ranks: ``agree()`` -> ``Agreement``;
+- the answers: ``Support``, ``Feature``, ``AiterStatus`` (every value type is in
+  :mod:`capabilities.model`);
+- errors (:mod:`capabilities.errors`): ``CapabilityError``, ``UnsupportedFeatureError``,
+  ``InvalidCallError``, ``InvalidKwargsError``, ``UnknownMemberError``,
+  ``NotPrebuiltError``, ``AgreementError``, ``UsageError``; warnings
+  ``UnverifiedFeatureWarning``, ``IgnoredOptionWarning``;
+- fake AITERs for your tests: :mod:`capabilities.testing`;
+- the runner that checks fused_moe calls before dispatch: the package ``runners``.
+
+From a shell: ``python -m capabilities`` (or ``aiter-capabilities report``) prints the
+report; ``aiter-capabilities scan PATH`` checks every AITER call in a code base.
+
+Docs: README.md, docs/report.md (every field and exit code), docs/scan.md,
+docs/integration.md (the runner, SGLang, every error), docs/testing.md.
+
+Names load on first use, so ``import capabilities`` costs no pydantic.
 """
 
 from __future__ import annotations
@@ -75,7 +95,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, *_MODULES})
+    return sorted({*__all__, *_MODULES, "__version__"})  # the public names only
 
 
 if TYPE_CHECKING:  # what mypy sees: the same names, imported eagerly

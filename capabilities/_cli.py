@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from . import _render
-from .errors import NotPrebuiltError, UsageError, unsupported_error
+from .errors import NotPrebuiltError, UsageError, did_you_mean, unsupported_error
 from ._gate import require_prebuilt
-from .model import Support
-from ._registry import DEFAULT_TIMEOUT, check_aiter_path, check_archs, probe
+from .model import INSTALL, AiterStatus, Support
+from ._registry import DEFAULT_TIMEOUT, check_aiter_path, check_archs, no_aiter_in, probe
 from ._report import CapabilityReport
 
 EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, EXIT_OUTPUT = 0, 1, 2, 3
@@ -42,18 +42,18 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _epilog() -> str:
+def _epilog(prog: str) -> str:
     codes = "\n".join(f"  {code}  {what}" for code, what in EXIT_CODES)
-    return f"exit codes:\n{codes}\n\nscan a code base: python -m capabilities scan --help\nmore: {DOCS}"
+    return f"exit codes:\n{codes}\n\nscan a code base: {prog.removesuffix(' report')} scan --help\nmore: {DOCS}"
 
 
-def _parser() -> _Parser:
+def _parser(prog: str) -> _Parser:
     from . import __version__
 
     p = _Parser(
-        prog="python -m capabilities",
+        prog=prog,
         description="What the installed AITER (amd-aiter) offers, read from its files: the answer first, details with -v.",
-        epilog=_epilog(),
+        epilog=_epilog(prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"aiter-capabilities {__version__}")
@@ -129,6 +129,25 @@ def _parse(parser: _Parser, argv: Sequence[str] | None) -> tuple[argparse.Namesp
     return args, required
 
 
+def feature_names(report: CapabilityReport) -> set[str]:
+    """Every name ``--require`` takes as a feature: the report's own, and every parameter,
+    entry point and enum member of this build or of any AITER release catalogued."""
+    from ._catalog import FUSED_MOE
+    from ._entry_catalog import ENTRY_POINTS, ENUM_MEMBERS
+
+    names = set(report.features).union(*(set(f) for f in report.arch_features.values()))
+    for dotted, (_, params) in ENTRY_POINTS.items():
+        short = dotted.rsplit(".", 1)[1]
+        ep = report.entry_points.get(dotted)
+        own = set(params) | {p.name for p in ((ep.parameters if ep is not None else None) or ())}
+        if dotted == FUSED_MOE and report.fused_moe is not None:
+            own |= {p.name for p in report.fused_moe.parameters}
+        names |= {dotted, short, *(f"{short}.{p}" for p in own), *(own if dotted == FUSED_MOE else ())}
+    for enum, members in (*ENUM_MEMBERS.items(), *report.enums.items()):
+        names |= {f"{enum}.{m}" for m in members}
+    return names
+
+
 class Output:
     """Writes to a stream whatever its encoding and whatever happens to it: text that the
     stream cannot encode is escaped, and a stream that fails (a full disk, a reader that
@@ -193,12 +212,17 @@ def report_json(report: CapabilityReport) -> str:
         return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=True) + "\n"
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None, prog: str = "python -m capabilities"
+) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     io_ = Output(sys.stdout if stdout is None else stdout, sys.stderr if stderr is None else stderr)
     if args_list[:1] == ["scan"]:
-        return _scan_main(args_list[1:], io_)
-    parser = _parser()
+        return _scan_main(args_list[1:], io_, prog)
+    if args_list[:1] == ["report"]:  # the report is also the default command
+        args_list = args_list[1:]
+        prog = f"{prog} report"
+    parser = _parser(prog)
     try:
         args, required = _parse(parser, args_list)
     except _UsageError as exc:
@@ -220,6 +244,19 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return code if failed is None else failed
 
     report = probe(runtime=args.runtime, isolated=True, timeout=args.timeout, aiter_path=args.aiter_path, arch=args.arch)
+    if args.aiter_path is not None and report.aiter.status is AiterStatus.ABSENT:  # a mistyped path, not a missing install
+        io_.error(f"{parser.prog}: error: {no_aiter_in(args.aiter_path)}")
+        return EXIT_USAGE
+    known = feature_names(report)
+    unknown = [n for n in required if n not in known and not n.startswith("aiter.")]
+    if unknown:  # a typo, not a feature this build lacks
+        hints = "".join(did_you_mean(n, known) for n in unknown)
+        io_.error(
+            f"{parser.prog}: error: --require: no feature is named {', '.join(map(repr, unknown))}{hints}; a feature is a "
+            "parameter of fused_moe or of an entry point (topk_softmax.need_renorm), an enum member (QuantType.per_1x32) "
+            "of some AITER release, or a dotted aiter.* name; -v lists this build's features"
+        )
+        return EXIT_USAGE
     return _report(io_, report, args, required)
 
 
@@ -255,40 +292,91 @@ def _report(io_: Output, report: CapabilityReport, args: argparse.Namespace, req
 # --- scan ------------------------------------------------------------------------------------
 
 
-def _scan_parser() -> _Parser:
+def _scan_parser(prog: str) -> _Parser:
+    from ._config import FORMATS
+
     p = _Parser(
-        prog="python -m capabilities scan",
-        description="Check every AITER call in a code base (read as files, never imported) against an AITER tree.",
-        epilog="exit codes: 0 no call fails; 1 a call fails (fallback and guarded imports aside); 2 usage error.\nmore: docs/scan.md",
+        prog=f"{prog} scan",
+        description="Check every AITER call in a code base (read as files, never imported) against an AITER tree. "
+        "Prints what needs attention (fails, unknown) by file, then a summary.",
+        epilog="exit codes: 0 no call fails; 1 a call fails (fallback and guarded imports aside); "
+        "2 usage error, or no AITER to check against.\n"
+        "settings: [tool.aiter-capabilities] in the scanned project's pyproject.toml (paths, aiter-paths, exclude, format);"
+        " the command line overrides them.\nmore: docs/scan.md",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to scan (default: paths in pyproject.toml)")
     p.add_argument("--aiter-path", action="append", default=[], metavar="DIR", help="an AITER tree (a folder holding aiter/); repeatable; default: the installed one")
-    p.add_argument("--json", action="store_true", help="print the calls and the summary as JSON")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave out files and folders matching GLOB (relative to PATH, e.g. test or '*/benchmark/*'); repeatable")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--format", choices=FORMATS, help="text (default), json, github (workflow commands that annotate the diff) or sarif (SARIF 2.1.0)")
+    out.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("-v", "--verbose", action="store_true", help="text: list every site, ok ones too")
+    shown.add_argument("-q", "--quiet", action="store_true", help="text: the summary line only, and nothing when no call fails")
     return p
 
 
-def _scan_main(argv: Sequence[str], io_: Output) -> int:
+def _scan_settings(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], str]:
+    """Paths, trees, excludes and format: the command line's, else pyproject.toml's."""
     from pathlib import Path
 
+    from ._config import find
+
+    config = find(Path(args.paths[0]) if args.paths else Path.cwd())
+    paths = args.paths or list(config.paths)
+    if not paths:
+        where = f"{config.file} has no paths" if config.file else "no pyproject.toml with [tool.aiter-capabilities] was found from here upwards"
+        raise _UsageError(f"name a file or folder to scan (PATH), or set paths in [tool.aiter-capabilities]; {where}")
+    return paths, args.aiter_path or list(config.aiter_paths), args.exclude or list(config.exclude), args.format or config.format or "text"
+
+
+def _scan_main(argv: Sequence[str], io_: Output, prog: str) -> int:
+    from pathlib import Path
+
+    from . import __version__
+    from ._sarif import Sources, github, sarif
     from ._scan import scan, trees
 
-    parser = _scan_parser()
+    parser = _scan_parser(prog)
     try:
         args = parser.parse_args(list(argv))
-        paths = [Path(p) for p in args.paths]
-        missing = [str(p) for p in paths if not p.exists()]
+        paths, folders, exclude, fmt = _scan_settings(args)
+        missing = [p for p in paths if not Path(p).exists()]
         if missing:
             raise _UsageError(f"no such file or folder: {', '.join(missing)}")
-        folders = [check_aiter_path(f, "--aiter-path") for f in args.aiter_path]
+        folders = [check_aiter_path(f, "--aiter-path") for f in folders]
     except (_UsageError, UsageError) as exc:
         io_.error(f"{parser.format_usage().rstrip()}\n{parser.prog}: error: {exc}")
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    result = scan(paths, trees(folders))
-    text = json.dumps(result, indent=2, ensure_ascii=True) + "\n" if args.json else _render.scan_text(result)
+    against = trees(folders)
+    absent = [t for t in against if t.resolver is None]
+    if absent:  # nothing to check against: one line, not a failure on every site
+        if folders:
+            io_.error(f"{parser.prog}: error: {no_aiter_in(absent[0].label)}")
+        else:
+            io_.error(
+                f"{parser.prog}: error: no AITER to check against: {absent[0].located.found_by} finds no module 'aiter'; "
+                f"install AMD's AITER ({INSTALL}) or name a tree with --aiter-path DIR (a folder holding aiter/)"
+            )
+        return EXIT_USAGE
+    result = scan([Path(p) for p in paths], against, exclude)
+    if fmt == "json":
+        text = json.dumps(result, indent=2, ensure_ascii=True) + "\n"
+    elif fmt == "sarif":
+        text = json.dumps(sarif(result, Sources([Path(p) for p in paths]), __version__), indent=2, ensure_ascii=True) + "\n"
+    elif fmt == "github":
+        text = github(result, Sources([Path(p) for p in paths]), _render.scan_text(result, quiet=True) or _render.scan_text(result).splitlines()[-1])
+    else:
+        text = _render.scan_text(result, verbose=args.verbose, quiet=args.quiet)
     failed = io_.write(text)
     if any(t["fails"] for t in result["summary"]["trees"]):
         return EXIT_UNSUPPORTED
     return EXIT_OK if failed is None else int(failed)
+
+
+def console() -> int:
+    """The ``aiter-capabilities`` command: ``aiter-capabilities report|scan ...``."""
+    return main(prog="aiter-capabilities")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import _facts
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from ._report import CapabilityReport, attach_resolver, from_facts
 
 DEFAULT_TIMEOUT = 120.0
@@ -99,6 +99,23 @@ def check_aiter_path(raw: object, option: str = "aiter_path") -> str:
     return str(folder.resolve())
 
 
+# The architectures AITER builds for: the values of GFX_MAP in aiter/jit/utils/build_targets.py
+# (chip_info.py before), every release from v0.1.5 to v0.1.20.post1 and HEAD, "native" aside.
+AITER_ARCHS = (
+    "gfx908", "gfx90a", "gfx940", "gfx941", "gfx942", "gfx945", "gfx950",
+    "gfx1100", "gfx1101", "gfx1102", "gfx1103", "gfx1150", "gfx1151", "gfx1152", "gfx1153",
+    "gfx1200", "gfx1201", "gfx1250",
+)  # fmt: skip
+
+
+def no_aiter_in(folder: str, option: str = "--aiter-path") -> str:
+    """What to say of a folder named as an AITER in which the import system finds no ``aiter``:
+    most likely a mistyped path, so the fix is the path, not an install."""
+    near = sorted(str(p.parent.parent) for p in Path(folder).glob("*/aiter/__init__.py"))[:3]
+    hint = f"; the folder that holds it may be {' or '.join(map(repr, near))}" if near else ""
+    return f"{option} {folder!r} holds no aiter package (no aiter/ in it, nor a .pth or editable install naming one){hint}; pass the folder that holds aiter/"
+
+
 def check_archs(arch: object, option: str = "arch") -> tuple[str, ...]:
     """``"gfx942"`` or ``["gfx942", "gfx950"]`` as a sorted tuple; anything else is a UsageError."""
     if arch is None:
@@ -112,6 +129,12 @@ def check_archs(arch: object, option: str = "arch") -> tuple[str, ...]:
     bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"gfx[0-9a-f]{3,4}", n)]
     if bad:
         raise UsageError(f"{option} names look like 'gfx942' or 'gfx90a', not {', '.join(map(repr, bad))}")
+    unknown = [n for n in names if n not in AITER_ARCHS]
+    if unknown:
+        hints = "".join(did_you_mean(str(n), AITER_ARCHS) for n in unknown)
+        raise UsageError(
+            f"{option}: AITER knows no architecture {', '.join(map(repr, unknown))}{hints}; it knows {', '.join(AITER_ARCHS)}"
+        )
     return tuple(sorted(set(names)))  # type: ignore[arg-type]
 
 

@@ -8,11 +8,15 @@ from typing import Any
 
 from ._calls import plural
 from ._catalog import Known
+from .errors import did_you_mean
 from ._entry_catalog import ENTRY_POINTS
 from .model import AiterStatus, Feature, Support
 from ._report import CapabilityReport
+from ._sarif import counts as counted
+from ._sarif import context, per_tree
 
 _MORE = "-v for every feature, parameter and entry point; --json for machines; --require NAME[,NAME] to gate"
+_MORE_ABSENT = "-v for the environment (no feature to list without AITER); --json for machines; --aiter-path DIR for a tree"
 
 
 def kv(rows: Sequence[tuple[str, str]]) -> str:
@@ -42,22 +46,33 @@ def _headline(report: CapabilityReport) -> list[tuple[str, str]]:
     a, fm = report.aiter, report.fused_moe
     if not a.is_aiter:
         what = "AITER is not installed" if a.status is AiterStatus.ABSENT else f"no AMD AITER: {a.describe()} is an impostor"
-        return [("answer", f"{what}; no feature is supported"), ("why", _short(a.detail, 300)), ("fix", a.install_hint)]
+        why = "; ".join(c for c in a.detail.split("; ") if a.install_hint not in c) or a.detail  # the fix has its own row
+        return [("answer", f"{what}; no feature is supported"), ("why", _short(why, 300)), ("fix", a.install_hint)]
     c = counts(report)
     sig = "signature unknown" if fm is None else f"{len(fm.parameters)} parameters ({fm.source.replace('_', ' ')})"
     archs = report.archs.names
     scope = f"for {', '.join(archs)}" if archs else "for the build, no architecture checked"
-    rows = [("answer", f"fused_moe: {sig}; features ({scope}): " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
+    eps = report.entry_points
+    present = sum(1 for ep in eps.values() if ep.status == "resolved")
+    rows = [("answer", f"{present} of {len(eps)} entry points present; fused_moe: {sig}; features ({scope}): " + ", ".join(f"{c[s]} {s.value}" for s in Support))]
     if a.status is AiterStatus.IMPORT_FAILED:
         rows.append(("import", _short(f"failed: {a.import_error}; the answers come from the source")))
     elif a.status is AiterStatus.UNREADABLE:
         rows.append(("unreadable", _short(a.detail)))
-    nc = report.feature("no_combine")
-    if nc.support is not Support.SUPPORTED:
-        rows.append(("no_combine", f"{nc.support.value} natively; runners.AiterRunnerCore emulates it through the same fused kernel"))
-    elif nc.used is not True:
-        rows.append(("no_combine", "accepted and not read by fused_moe; runners.AiterRunnerCore emulates it"))
+    rows.append(("no_combine", _no_combine(report)))
     return rows
+
+
+def _no_combine(report: CapabilityReport) -> str:
+    """How no_combine is served: natively, or emulated by the runner and why."""
+    nc = report.feature("no_combine")
+    runner = "runners.AiterRunnerCore emulates it through the same fused kernel"
+    if nc.support is Support.SUPPORTED and nc.used is not False:
+        return "native (fused_moe takes it and reads it)" if nc.used else "native (fused_moe takes it)"
+    if nc.support is Support.SUPPORTED:
+        return f"emulated (fused_moe takes it, never reads it); {runner}"
+    lacks = "fused_moe lacks it" if nc.support is Support.UNSUPPORTED else "whether fused_moe serves it is unknown"
+    return f"emulated ({lacks}): {nc.support.value} natively; {runner}"
 
 
 def _arch_rows(report: CapabilityReport) -> list[tuple[str, str]]:
@@ -71,16 +86,20 @@ def _arch_rows(report: CapabilityReport) -> list[tuple[str, str]]:
         answers = report.arch_features.get(arch, {})
         bad = [(n, f) for n, f in answers.items() if f.support is Support.UNSUPPORTED and report.features.get(n, f).support is Support.SUPPORTED]
         unknown = sum(1 for f in answers.values() if f.support is Support.UNKNOWN)
-        parts = [f"{n.split('.', 1)[1]} unsupported ({_cause(f)})" for n, f in bad]
+        parts = [f"{_FAMILY.get(n, n.split('.', 1)[1])}: unsupported on {arch} ({_cause(f)})" for n, f in bad]
         if unknown:
             parts.append(f"{unknown} unknown (no 1-stage kernel ships; the CK path compiles at first use)")
         rows.append((arch, "; ".join(parts) if parts else "every member the build has is served by shipped kernels"))
     return rows
 
 
+# What a person calls a quant type's MoE (the per-arch line names it so).
+_FAMILY = {"QuantType.per_1x32": "MXFP4 MoE (per_1x32)"}
+
+
 def _cause(f: Feature) -> str:
     if f.source == "upstream_rule":
-        return "no kernel ships, and an upstream rule says none can: MXFP4 MoE needs gfx950"
+        return "no kernels ship, and an upstream rule says none can: it needs gfx950"
     return _short(f.detail.split(": ", 1)[-1], 80)
 
 
@@ -121,7 +140,7 @@ def summary(report: CapabilityReport, verdict: Sequence[tuple[str, str]] = ()) -
         problems = report.evidence.problems
         if problems:
             rows.append(("problems", f"{len(problems)} file(s) could not be read, e.g. {_short(problems[0], 120)} (-v lists them)"))
-    rows.append(("more", _MORE))
+    rows.append(("more", _MORE if report.aiter.is_aiter else _MORE_ABSENT))
     return kv(rows[:25])
 
 
@@ -134,8 +153,13 @@ def verdict_rows(report: CapabilityReport, required: Sequence[str], missing: Seq
         for name in list(missing)[:6]:
             f = report.feature(name)
             rows.append((f"  {name}", _short(f"{f.support.value}: {f.detail}", 160)))
-    if unbuilt:
-        rows.append(("prebuilt", f"not prebuilt: {', '.join(unbuilt)} (the first call compiles them)"))
+    jit = report.jit.modules
+    listed = [m for m in unbuilt if m in jit]
+    if listed:
+        rows.append(("prebuilt", f"not prebuilt: {', '.join(listed)} (the first call compiles them)"))
+    for name in (m for m in unbuilt if m not in jit):
+        offer = did_you_mean(name, jit) or f" ({len(jit)} modules are listed)"
+        rows.append(("prebuilt", _short(f"{name}: not a JIT module of {report.aiter.describe()}{offer}", 160)))
     rows.append(("verdict", "fail (exit 1): see the error below" if (missing or unbuilt) else "pass (exit 0)"))
     return rows
 
@@ -157,6 +181,7 @@ def detail(report: CapabilityReport) -> str:
     ]
     if not a.is_aiter:
         rows += [("python", env.python), ("torch", env.torch or "not installed"), ("platform", env.platform)]
+        rows.append(("features", "none listed: there is no AITER to read them from"))
         return kv(rows)
     rows += [
         ("import error", a.import_error or "-"),
@@ -243,40 +268,82 @@ def _hardware(report: CapabilityReport) -> str:
     return text
 
 
-def scan_text(result: dict[str, Any]) -> str:
-    """The scan's text: grouped by file, failures first, then a summary line (per tree where several)."""
+_LINE = 160  # a scan line's width at most; the whole reason stays in --json
+
+
+def _once(why: str) -> str:
+    """``why`` with each ``; ``-separated clause said once."""
+    return "; ".join(dict.fromkeys(why.split("; ")))
+
+
+def _fit(line: str) -> str:
+    return line if len(line) <= _LINE else line[: _LINE - 3].rstrip() + "..."
+
+
+def _reason(entry: dict[str, Any]) -> str:
+    if entry["verdict"] == "ok":
+        return ""
+    why = _once(entry["why"])
+    if entry["verdict"] == "fails" and entry.get("signature"):
+        why += f"; it is {entry['signature']}" + (f" ({entry['defined_at']})" if entry.get("defined_at") else "")
+    if entry["verdict"] == "fails" and not counted(entry):
+        why = ("(guarded import) " if entry.get("guarded") else "(fallback) ") + why
+    return why
+
+
+def _rank(entry: dict[str, Any]) -> int:
+    """0 a counted failure, 1 a failure the code expects or an unknown, 2 ok."""
+    return 2 if entry["verdict"] == "ok" else (0 if counted(entry) else 1)
+
+
+def scan_text(result: dict[str, Any], *, verbose: bool = False, quiet: bool = False) -> str:
+    """The scan for people, as ruff and mypy print: the sites that need attention (``fails``
+    and ``unknown``; every site with ``verbose``) grouped by file, files with a counted
+    failure first, then the summary. ``quiet``: the summary only, and nothing when no call
+    fails. With several trees each tree's verdict is a column, and each tree's own reason
+    has its own line where the reasons differ."""
     calls, summary = result["calls"], result["summary"]
     trees = summary["trees"]
-    order = {"fails": 0, "unknown": 1, "ok": 2}
-    by_file: dict[str, list[dict[str, Any]]] = {}
-    for c in calls:
-        by_file.setdefault(c["file"], []).append(c)
+    several = len(trees) > 1
+    failing = any(t["fails"] for t in trees)
+    if quiet and not failing:
+        return ""
     lines: list[str] = []
-    if len(trees) > 1:
-        lines += ["verdicts, one column per tree: " + " | ".join(t["tree"] for t in trees), ""]
-
-    def worst(entries: list[dict[str, Any]]) -> int:
-        return min(order[e["verdict"]] if (e["verdict"] != "fails" or not (e["fallback"] or e["guarded"])) else 1 for e in entries)
-
-    for file in sorted(by_file, key=lambda f: (worst(by_file[f]), f)):
-        lines.append(file)
-        for c in sorted(by_file[file], key=lambda c: (order[c["verdict"]], c["line"], c["col"])):
-            verdicts = [t["verdict"] for t in c["trees"]] if "trees" in c else [c["verdict"]]
-            label = " | ".join(f"{v:<7}" for v in verdicts)
-            notes = " (fallback)" if c["fallback"] else (" (guarded import)" if c["guarded"] else "")
-            detail = "" if c["verdict"] == "ok" else f": {c['why']}"
-            if c["verdict"] == "fails" and c.get("signature"):
-                detail += f"; it is {c['signature']}" + (f" ({c['defined_at']})" if c.get("defined_at") else "")
-            lines.append(f"  {c['line']:>5}  {label}  {c['kind']:<9} {c['target']}{notes}{detail}")
-        lines.append("")
-    for e in summary["errors"]:
-        lines.append(f"error: {e}")
+    by_file: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for c in calls:
+        rank = min(_rank(per_tree(c, i)) for i in range(len(trees)))
+        if verbose or rank < 2:
+            by_file.setdefault(c["file"], []).append((rank, c))
+    if not quiet:
+        if several and by_file:
+            lines.append(_fit("verdicts, one column per tree: " + " | ".join(f"[{i}] {t['tree']}" for i, t in enumerate(trees, 1))))
+            lines.append("")
+        for file in sorted(by_file, key=lambda f: (min(r for r, _ in by_file[f]), f)):
+            lines.append(file)
+            for _, c in sorted(by_file[file], key=lambda rc: (rc[0], rc[1]["line"], rc[1]["col"])):
+                lines += _site_lines(c, len(trees))
+            lines.append("")
+        lines += [_fit(f"error: {e}") for e in summary["errors"]]
     parts = [f"{summary['files_read']} files read, {summary['files_parsed']} parsed, {plural(summary['sites'], 'AITER site')} ({plural(summary['calls'], 'call')})"]
-    for t in trees:
+    if summary["errors"]:
+        parts.append(f"{plural(len(summary['errors']), 'file')} not read")
+    tallies = []
+    for i, t in enumerate(trees, 1):
         extra = f" (+{t['fails_not_counted']} fallback or guarded)" if t["fails_not_counted"] else ""
-        parts.append(f"{t['tree']} [{t['aiter']}]: {t['ok']} ok, {t['fails']} fail{extra}, {t['unknown']} unknown")
-    if len(trees) > 1:
-        oldest = summary["oldest_binding_tree"]
-        parts.append(f"oldest tree on which every call binds: {oldest or 'none'}")
-    return "\n".join(lines) + "; ".join(parts) + "\n"
+        tally = f"{t['fails']} fail{extra}, {t['unknown']} unknown, {t['ok']} ok"
+        tallies.append(f"[{i}] {t['tree']} [{t['aiter']}]: {tally}" if several else f"{tally} on {t['aiter']}")
+    if several:
+        lines += [_fit(t) for t in tallies]
+        parts.append(f"oldest tree on which every call binds: {summary['oldest_binding_tree'] or 'none'}")
+        return "\n".join(lines + ["; ".join(parts)]) + "\n"  # the tree's name in full: it is the answer
+    return "\n".join(lines + [_fit("; ".join(parts) + ": " + tallies[0])]) + "\n"
 
+
+def _site_lines(c: dict[str, Any], n: int) -> list[str]:
+    entries = [per_tree(c, i) for i in range(n)]
+    label = " | ".join(f"{e['verdict']:<7}" for e in entries)
+    head = f"  {c['line']:>5}:{c['col'] + 1:<3} {label}  {c['kind']:<9} {c['target']}{context(c)}"
+    reasons = list(dict.fromkeys(r for r in map(_reason, entries) if r))
+    if len(reasons) <= 1:
+        return [_fit(head + (f": {reasons[0]}" if reasons else ""))]
+    return [_fit(head)] + [_fit(f"{' ' * 14}[{i}] {e['verdict']}: {_reason(e)}") for i, e in enumerate(entries, 1) if e["verdict"] != "ok"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import field_validator
 
-from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime
+from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime, _static
 from ._distribution import Located
 from ._entry_catalog import ENTRY_POINTS
 from ._source import Found
@@ -114,6 +114,8 @@ class CapabilityReport(Frozen):
         ``unknown`` with why where the files cannot tell. Any name, not only the catalogue."""
         dotted = dotted_name(name)
         resolver = resolver_for(self)
+        if resolver is None and not self.aiter.is_aiter:  # no AITER: every name is missing, for that one reason
+            return Resolution("missing", None, None, None, (), None, f"{dotted}: {self.aiter.detail}")
         if resolver is None:
             ep = self.entry_points.get(dotted)
             if ep is not None:
@@ -202,7 +204,8 @@ def report_for(
     For kernels that are not an installed AITER (a reference implementation, a
     wrapper of your own), so that the same checks apply to them.
     """
-    reading = SignatureReading(parameters=_runtime.signature_of(fn), error=None)
+    # Which parameters its body reads comes from its own def, where its source can be read.
+    reading = SignatureReading(parameters=_static.usage_of(fn, _runtime.signature_of(fn)), error=None)
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     origin = getattr(module, "__file__", None)
     facts = _facts.Facts(

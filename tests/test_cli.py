@@ -72,22 +72,46 @@ def test_json_fused_moe_is_null_when_unknown(fake_aiter: Any) -> None:
 
 @pytest.mark.parametrize(
     ("require", "code"),
-    [("no_combine", 0), ("no_combine,ActivationType.Silu", 0), ("splitk", 1), ("no_combine,splitk", 1), ("nope", 1)],
+    [("no_combine", 0), ("no_combine,ActivationType.Silu", 0), ("splitk", 1), ("no_combine,splitk", 1), ("nope", 2)],
 )
 def test_require_exit_codes(fake_aiter: Any, require: str, code: int) -> None:
     fake_aiter(params="hidden_states, no_combine=False")
     got, _, err = cli("--require", require)
     assert got == code
-    if code:
+    if code == 1:
         assert "--require needs 1 feature(s) not supported by amd-aiter 0.1.20" in err
 
 
 def test_require_explains_each_missing_feature(fake_aiter: Any) -> None:
     fake_aiter(params="hidden_states, **kwargs", version="0.1.9")
-    code, _, err = cli("--require", "splitk,no_combin")
+    code, _, err = cli("--require", "splitk,no_combine")
     assert code == 1
     assert "splitk: unknown: 'splitk' is not a named parameter of fused_moe in amd-aiter 0.1.9, which takes **kwargs" in err
-    assert "no_combin: unknown: 'no_combin' is not a named parameter" in err and "did you mean 'no_combine'?" in err
+    code, out, err = cli("--require", "splitk,no_combin")  # no feature of any release: a typo, whatever **kwargs takes
+    assert code == 2 and out == "" and "no feature is named 'no_combin' (did you mean 'no_combine'?)" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--require", "frobnicate"], "--require: no feature is named 'frobnicate'"),
+        (["--arch", "gfx9999"], "AITER knows no architecture 'gfx9999' (did you mean"),
+        (["--arch", "gfx943,gfx942"], "it knows gfx908, gfx90a, gfx940, gfx941, gfx942"),
+        (["--aiter-path", "."], "holds no aiter package"),
+    ],
+)
+def test_a_mistake_is_a_usage_error_with_the_right_advice(fake_aiter: Any, argv: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_aiter()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(*argv)
+    assert (code, out) == (2, "") and said in err and "pip install" not in err
+
+
+def test_require_prebuilt_of_no_jit_module_says_so_in_the_summary(fake_aiter: Any) -> None:
+    fake_aiter()
+    code, out, err = cli("--require-prebuilt", "module_moe")
+    assert code == 1 and "module_moe: not a JIT module of amd-aiter" in out and "not prebuilt: module_moe" not in out
+    assert "module_moe: not a JIT module" in err
 
 
 def test_require_on_impostor_names_amd_aiter(fake_aiter: Any) -> None:

@@ -203,3 +203,16 @@ def test_the_scan_never_imports_the_code(trees: dict[str, Path], tmp_path: Path)
     code_dir = _write(tmp_path / "boom", {"bad.py": "import aiter\nraise SystemExit('imported!')\naiter.topk_softmax(1)\n"})
     code, out, _ = _scan(str(code_dir), "--aiter-path", str(trees["new"]))
     assert code == 1 and "missing 4 required positional arguments" in out
+
+
+def test_every_entry_carries_its_region_binding_and_whether_it_counts(trees: dict[str, Path]) -> None:
+    data = json.loads(_scan(str(trees["server"]), "--aiter-path", str(trees["old"]), "--aiter-path", str(trees["new"]), "--json")[1])
+    for c in data["calls"]:
+        assert {"end_line", "end_col", "counts", "condition", "binding", "others"} <= set(c), c
+        assert (c["end_line"], c["end_col"]) > (c["line"], c["col"]), c
+        assert isinstance(c["binding"], str) and c["binding"] and isinstance(c["others"], list)
+        assert c["counts"] == c["trees"][0]["counts"]
+        for t in c["trees"]:
+            assert t["counts"] == (t["verdict"] == "fails" and not t["fallback"] and not t["guarded"]), t
+    failing = [sum(t["counts"] for c in data["calls"] for t in c["trees"] if t["tree"] == tree["tree"]) for tree in data["summary"]["trees"]]
+    assert failing == [t["fails"] for t in data["summary"]["trees"]]
