@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 import textwrap
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capabilities import _source
 from capabilities._source import Parsed, words
@@ -105,3 +109,12 @@ def test_parsing_costs_the_length_of_the_file_not_its_square(monkeypatch: pytest
     # a small multiple of the file in all (padding each piece with every line above it would
     # hand the parser about 4.5 million characters here).
     assert sum(fed) <= (1 + _source._PAD_PER_CHAR) * len(source) < 500_000
+
+
+@settings(max_examples=60)
+@given(st.text(alphabet=st.sampled_from(list("aZ_9 \n\r\t.(),:=é—\x1c\u00a0ß")), max_size=120))
+def test_words_and_line_starts_are_the_regular_expressions_answers(text: str) -> None:
+    assert _source._word_set(text) == frozenset(re.findall(r"\w+", text))
+    parsed = Parsed("m", None, "m.py", text)  # type: ignore[arg-type]
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    assert [parsed.line_of(i) for i in range(len(text) + 1)] == [bisect.bisect_right(starts, i) for i in range(len(text) + 1)]
