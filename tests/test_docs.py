@@ -31,19 +31,24 @@ def _recipe() -> dict[str, str]:
     return blocks
 
 
-def test_the_recipe_is_at_most_fifteen_changed_lines() -> None:
-    added = sum(len(b.strip().splitlines()) for b in _recipe().values())
-    removed = 3 + 5  # the probe's import, blank and inspect lines; the five-line raise it replaces
-    assert added + removed <= 15, (added, removed)
+def test_the_recipe_fits_sglangs_88_columns_where_it_goes() -> None:
+    blocks = _recipe()
+    indent = {"import": 0, "probe": 4, "refusal": 12, "kwargs": 12}  # where each block goes in SGLang's file
+    for name, block in blocks.items():
+        assert all(indent[name] + len(line) <= 88 for line in block.splitlines()), name
+    assert sum(len(b.strip().splitlines()) for b in blocks.values()) == 7  # the page's count: 6 added lines + the raise's ")"
+    page = (ROOT / "docs" / "integration.md").read_text()
+    assert "14 lines on SGLang 0.5.20 (6 added; 8 removed" in " ".join(page.split())
 
 
 def _qi(kwargs: dict[str, Any]) -> Any:
     return types.SimpleNamespace(fused_moe_kwargs=kwargs)
 
 
-def _server_module(blocks: dict[str, str]) -> dict[str, Any]:
+def _server_module(blocks: dict[str, str], wrap: Any = None) -> dict[str, Any]:
     """A server's runner module shaped as the recipe expects (a cached probe that tests can
-    patch, a refusal, a pass-through dict), with the recipe's lines where it says they go."""
+    patch, a refusal, a pass-through dict), with the recipe's lines where it says they go;
+    ``wrap``: what the server patches fused_moe with (SGLang's gfx95 wrapper)."""
     indent = functools.partial(textwrap.indent, prefix="    ")
     source = "\n".join([
         blocks["import"],
@@ -55,15 +60,16 @@ def _server_module(blocks: dict[str, str]) -> dict[str, Any]:
         "    if no_combine and not supports_no_combine():",
         indent(indent(blocks["refusal"])),
         "    from aiter.fused_moe import fused_moe",
+        "    fused_moe = WRAP(fused_moe) if WRAP else fused_moe",
         "    extra = {}",
         "    if quant_info.fused_moe_kwargs:",
-        indent(indent(blocks["kwargs"])),
         "        extra.update(quant_info.fused_moe_kwargs)",
+        indent(indent(blocks["kwargs"])),
         "    if no_combine:",
         "        extra['no_combine'] = True",
         "    return fused_moe(1, 2, 3, 4, 5, **extra)",
     ])  # fmt: skip
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"WRAP": wrap}
     exec(compile(source, "integration.md recipe", "exec"), namespace)
     return namespace
 
@@ -85,6 +91,38 @@ def test_the_sglang_recipe_runs_as_documented(fake_aiter: Any, params: list[Any]
             server["run"](True, _qi({}))
         assert "Fix: " in str(e.value)
     assert server["run"](False, _qi({"block_size_M": 64})) == "combined"
+    with pytest.raises(TypeError, match=r"(?s)\['block_size_m'\].*did you mean 'block_size_M'"):
+        server["run"](False, _qi({"block_size_m": 64}))
+
+
+# SGLang's gfx95 patch, in shape: named leading parameters, then *args and **kwargs, all passed on.
+GFX95 = """
+import functools
+
+def wrap(original):
+    @functools.wraps(original)
+    def fused_moe_wrapper(hidden_states, w1, w2, topk_weight, topk_ids, *args, **kwargs):
+        emit = kwargs.get("quant_type") is not None
+        return original(hidden_states, w1, w2, topk_weight, topk_ids, *args, **kwargs)
+    return fused_moe_wrapper
+"""
+
+
+def test_the_recipe_checks_keys_through_sglangs_gfx95_wrapper(fake_aiter: Any, tmp_path: Path) -> None:
+    import importlib.util
+    import warnings
+
+    fake_aiter(params=[*LATEST, ("no_combine", "False")], body=READS)
+    (tmp_path / "gfx95_patch.py").write_text(GFX95)
+    spec = importlib.util.spec_from_file_location("gfx95_patch", tmp_path / "gfx95_patch.py")
+    assert spec is not None and spec.loader is not None
+    patch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(patch)
+    server = _server_module(_recipe(), wrap=patch.wrap)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a valid key never warns
+        assert server["run"](False, _qi({"block_size_M": 64})) == "combined"
+        assert server["run"](True, _qi({"block_size_M": 64})) == "per-route"
     with pytest.raises(TypeError, match=r"(?s)\['block_size_m'\].*did you mean 'block_size_M'"):
         server["run"](False, _qi({"block_size_m": 64}))
 
