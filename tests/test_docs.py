@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import subprocess
 import sys
 import textwrap
 import types
@@ -185,3 +186,83 @@ def test_the_report_page_lists_every_exit_code_the_help_lists() -> None:
     page = (ROOT / "docs" / "report.md").read_text()
     table = page[page.index("### Exit codes"):page.index("### The text report")]
     assert code == 0 and helped == set(re.findall(r"^\| (\d) \|", table, re.M)) == {"0", "1", "2", "3"}
+
+
+# --- docs/scan.md: its commands, settings and CI job run as written ---------------------------
+
+
+_SCAN_PAGE = ROOT / "docs" / "scan.md"
+
+
+def _scan_tree(tmp_path: Path) -> tuple[Path, Path]:
+    """A server (python/, with a test/ folder) and an AITER source tree (.aiter) under tmp_path."""
+    from capabilities.testing import write_package
+
+    aiter = write_package(tmp_path / ".aiter", {"aiter/__init__.py": "def silu_and_mul(out, input):\n    return out\n"}, version="0.1.12", distribution="amd-aiter")
+    server = tmp_path / "python" / "server"
+    (server / "test").mkdir(parents=True)
+    (server / "layer.py").write_text("import aiter\n\naiter.silu_and_mul(1, 2, 3)\n")
+    (server / "test" / "test_layer.py").write_text("import aiter\n\naiter.silu_and_mul(1)\n")
+    return tmp_path / "python", aiter
+
+
+def test_the_scan_pages_ci_job_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _scan_tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    job = _block(_SCAN_PAGE, "## Gating a server's repository in CI", "yaml")
+    commands = [ln.split("run: ", 1)[1].split(" > ")[0] for ln in job.splitlines() if "run: aiter-capabilities" in ln]
+    assert len(commands) == 2
+    for command in commands:
+        argv = command.split()
+        assert argv[:2] == ["aiter-capabilities", "scan"]
+        code, out, err = cli(*argv[1:])
+        assert code == 1 and err == "", err  # the call in layer.py fails; test/ is excluded
+        assert "test_layer.py" not in out
+    out = cli(*commands[0].split()[1:])[1]
+    assert all(re.fullmatch(r"::(error|warning|notice)( [a-zA-Z]+=[^,:]*(,[a-zA-Z]+=[^,:]*)*)?::.*", ln) for ln in out.splitlines())
+    assert out.startswith("::error file=python/server/layer.py,line=3,col=1,")
+
+
+def test_the_scan_pages_settings_and_hook_run_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    python, aiter = _scan_tree(tmp_path)
+    settings = _block(_SCAN_PAGE, "### Leaving files out, and settings in", "toml")
+    settings = settings.replace('["python/sglang"]', '["python"]').replace('["../aiter"]', '[".aiter"]')
+    (tmp_path / "pyproject.toml").write_text(settings)
+    monkeypatch.chdir(python / "server")
+    code, out, err = cli("scan", "--format", "text")  # the page's table, with this tree's folders
+    assert code == 1 and err == "" and "server/layer.py" in out and "test_layer" not in out
+    hook = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    entry = re.search(r"^  entry: (.*)$", hook, re.M)
+    assert entry is not None and entry.group(1) == "aiter-capabilities scan -q"
+    code, out, _ = cli("scan", "-q", "--format", "text")  # the hook's command, in text (the settings say github)
+    assert code == 1 and len(out.splitlines()) == 1
+
+
+def test_the_scan_pages_no_aiter_line_is_what_it_prints(tmp_path: Path) -> None:
+    import io
+
+    from capabilities._cli import main
+
+    python, _ = _scan_tree(tmp_path)
+    shown = next(ln.strip() for ln in _SCAN_PAGE.read_text().splitlines() if "error: no AITER to check against" in ln)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["scan", str(python)], stdout=out, stderr=err, prog="aiter-capabilities") == 2
+    assert (out.getvalue(), err.getvalue()) == ("", shown + "\n")
+
+
+def test_the_console_command_is_declared_and_answers() -> None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10: the project's dependency there
+        import tomli as tomllib
+
+    from capabilities import _cli
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"aiter-capabilities": "capabilities._cli:console"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from capabilities._cli import console; sys.argv = ['aiter-capabilities', 'scan', '--help']; raise SystemExit(console())"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.startswith("usage: aiter-capabilities scan")
+    assert callable(_cli.console)
