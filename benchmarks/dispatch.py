@@ -16,7 +16,7 @@ interleaved in the same process:
 - upstream+recipe: the same with the recipe's ``capabilities.check_call`` line, which
   checks each quant info's ``fused_moe_kwargs`` (once per key set, then a lookup);
 - floor: what a caller who trusts nothing writes by hand without us: the same
-  three input checks the runner makes (int32 ``topk_ids``, rank 2, equal M),
+  input checks the runner makes (three tensors, int32 ``topk_ids``, rank 2, equal M),
   ``fused_moe(hs, w1, w2, weights, ids, **prepared)`` with the kwargs our plan
   prepared, and the ``AiterRunnerOutput`` that ``run()`` returns.
 - floor+kwargs (per-forward only): the same, but with the kwargs read from each fresh
@@ -152,23 +152,30 @@ def _measure(args: argparse.Namespace) -> int:
         raise SystemExit(f"the plan is {plan.strategy}, not {expected}: {plan.why}")
     prepared = dict(plan.kwargs)
     int32 = torch.int32
+    Tensor = torch.Tensor
 
     def floor(runner_input: Any, quant_info: Any) -> Any:
-        hs, ids = runner_input.hidden_states, runner_input.topk_ids
+        hs, ids, tw = runner_input.hidden_states, runner_input.topk_ids, runner_input.topk_weights
         hshape, ishape = hs.shape, ids.shape
-        if ids.dtype is not int32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
+        if (
+            ids.dtype is not int32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]
+            or not isinstance(hs, Tensor) or not isinstance(ids, Tensor) or not isinstance(tw, Tensor)
+        ):  # fmt: skip
             raise ValueError("malformed input")
-        return AiterRunnerOutput(fused_moe(hs, quant_info.w13_weight, quant_info.w2_weight, runner_input.topk_weights, ids, **prepared))
+        return AiterRunnerOutput(fused_moe(hs, quant_info.w13_weight, quant_info.w2_weight, tw, ids, **prepared))
 
     static = {k: prepared[k] for k in ("activation", "quant_type", "no_combine") if k in prepared}
 
     def floor_kwargs(runner_input: Any, quant_info: Any) -> Any:
-        hs, ids = runner_input.hidden_states, runner_input.topk_ids
+        hs, ids, tw = runner_input.hidden_states, runner_input.topk_ids, runner_input.topk_weights
         hshape, ishape = hs.shape, ids.shape
-        if ids.dtype is not int32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
+        if (
+            ids.dtype is not int32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]
+            or not isinstance(hs, Tensor) or not isinstance(ids, Tensor) or not isinstance(tw, Tensor)
+        ):  # fmt: skip
             raise ValueError("malformed input")
         out = fused_moe(
-            hs, quant_info.w13_weight, quant_info.w2_weight, runner_input.topk_weights, ids,
+            hs, quant_info.w13_weight, quant_info.w2_weight, tw, ids,
             w1_scale=quant_info.w13_scale, w2_scale=quant_info.w2_scale, a1_scale=quant_info.a13_scale,
             a2_scale=quant_info.a2_scale, bias1=quant_info.b13, bias2=quant_info.b2, expert_mask=quant_info.expert_mask,
             doweight_stage1=quant_info.doweight_stage1, hidden_pad=quant_info.hidden_pad,
@@ -218,6 +225,14 @@ def _measure(args: argparse.Namespace) -> int:
         print(line)
         with_recipe = statistics.median(r / u for r, u in zip(times[(pattern, "upstream+recipe")], times[(pattern, "upstream")]))
         print(f"  {pattern:11s} upstream+recipe / upstream = {with_recipe:.3f}")
+    # The targets (upstream is the seed pattern; the checked floor, per forward the one
+    # that also reads each fresh quant info's kwargs).
+    print("targets:")
+    for pattern, other, target in (
+        ("same", "upstream", 0.65), ("same", "floor", 1.10), ("per-forward", "upstream", 1.00), ("per-forward", "floor+kwargs", 1.40),
+    ):  # fmt: skip
+        ratio = statistics.median(o / f for o, f in zip(times[(pattern, "ours")], times[(pattern, other)]))
+        print(f"  {pattern:11s} ours / {other:12s} = {ratio:.3f}  (target <= {target:.2f}: {'met' if ratio <= target else 'MISSED'})")
     return 0
 
 

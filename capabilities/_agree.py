@@ -59,7 +59,7 @@ def _identity(reports: Sequence[CapabilityReport]) -> AiterIdentity:
     first = idents[0]
 
     def key(i: AiterIdentity) -> tuple[object, ...]:
-        return (i.status, i.distribution, i.version, i.import_error)
+        return (i.status, i.distribution, i.version, i.import_error, i.revision)
 
     if all(key(i) == key(first) for i in idents):
         return first  # the same build everywhere (folders may differ): rank 0 speaks for all
@@ -77,6 +77,7 @@ def _identity(reports: Sequence[CapabilityReport]) -> AiterIdentity:
         rule="; ".join(sorted({i.rule for i in idents})),
         conflicts=tuple(sorted({c for i in idents for c in i.conflicts})),
         detail="ranks differ: " + "; ".join(f"rank {n}: {i.detail}" for n, i in enumerate(idents)),
+        revision=first.revision if len({i.revision for i in idents}) == 1 else None,
     )
 
 

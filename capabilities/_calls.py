@@ -55,6 +55,7 @@ class CallShape:
     star_kwargs: bool = False
     maybe: tuple[str, ...] = ()
     partial: bool = False
+    repeated: tuple[str, ...] = ()  # keywords the call gives twice (``b=2, **{"b": 3}``)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def judge(short: str, params: tuple[Parameter, ...], shape: CallShape) -> Verdic
     """What Python does when ``short(<shape>)`` meets ``params``: the binding rules of
     ``inspect.Signature.bind`` and of the interpreter, in their order."""
     K = ParameterKind
+    if shape.repeated:  # raised by the call itself, whatever the function takes
+        return Verdict("fails", f"{short}() got multiple values for keyword argument '{shape.repeated[0]}'")
     positional = [p for p in params if p.kind in (K.POSITIONAL_ONLY, K.POSITIONAL_OR_KEYWORD)]
     var_args = any(p.kind is K.VAR_POSITIONAL for p in params)
     var_kwargs = any(p.kind is K.VAR_KEYWORD for p in params)

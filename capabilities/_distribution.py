@@ -41,6 +41,7 @@ from urllib.parse import unquote, urlparse
 from packaging.version import InvalidVersion, Version
 
 from ._source import TOP, Found, Location, Tree, zip_location
+from .model import SourceRevision
 
 AMD_DISTRIBUTION = "amd-aiter"
 MODULE = TOP
@@ -76,6 +77,7 @@ class Located:
     has_jit: bool  # aiter/jit/: AITER's JIT machinery, in every release
     native_tree: str | None  # aiter_meta/ (wheel) or csrc/ (checkout) beside the package
     torch: str | None = None  # torch's version, from its metadata on the same path (torch is not imported)
+    revision: SourceRevision | None = None  # a source tree's version file and git commit
 
     @property
     def package_dir(self) -> Path | None:
@@ -530,6 +532,105 @@ def _conflicts(items: list[tuple[_Dist, str]]) -> tuple[str, ...]:
     return tuple(sorted({f"{d.name} {d.version} at {d.base} ({why})" for d, why in items}))
 
 
+# --- a source tree's revision ------------------------------------------------------
+
+_HEX = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # a SHA-1 or SHA-256 object name
+_VERSION_FILE = "_version.py"  # what setuptools_scm's write_to names in AITER's pyproject.toml
+
+
+def _version_file(package: Path, problems: list[str]) -> str | None:
+    """``__version__`` of ``aiter/_version.py``, a literal string, read without running it."""
+    path = package / _VERSION_FILE
+    if not _safe(problems, f"looking at {path}", path.is_file, False):
+        return None
+
+    def read() -> str | None:
+        for node in ast.parse(path.read_bytes(), filename=str(path)).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                if any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets):
+                    return node.value.value.strip() or None
+        return None
+
+    return _safe(problems, f"reading {path}", read, None)
+
+
+def _git_dir(root: Path, problems: list[str]) -> Path | None:
+    """The git folder of a checkout at ``root``: ``.git`` itself, or where a ``.git`` file
+    (a worktree, a submodule) points with its ``gitdir:`` line."""
+    dot = root / ".git"
+    if _safe(problems, f"looking at {dot}", dot.is_dir, False):
+        return dot
+    if not _safe(problems, f"looking at {dot}", dot.is_file, False):
+        return None
+    text = _safe(problems, f"reading {dot}", lambda: dot.read_bytes().decode("utf-8", "surrogateescape"), "")
+    first = text.splitlines()[0] if text.strip() else ""
+    if not first.startswith("gitdir:"):
+        problems.append(f"{dot} is a file without a 'gitdir:' line")
+        return None
+    return root / first[len("gitdir:") :].strip()
+
+
+def _git_commit(root: Path, problems: list[str]) -> tuple[str | None, str | None, str | None]:
+    """(commit, ref, the file it was read from) for the checkout at ``root``, as git reads
+    ``HEAD``: a detached object name, or ``ref: NAME`` looked up as a loose ref, then in
+    ``packed-refs`` (a worktree's refs live in its ``commondir``)."""
+    git = _git_dir(root, problems)
+    if git is None:
+        return None, None, None
+    common = git
+    pointer = git / "commondir"
+    if _safe(problems, f"looking at {pointer}", pointer.is_file, False):
+        common = Path(os.path.normpath(git / _safe(problems, f"reading {pointer}", lambda: pointer.read_text("utf-8").strip(), ".")))
+
+    def shown(path: Path) -> str:  # relative to the checkout where it lies inside it
+        return path.relative_to(root).as_posix() if _inside(path, root) else str(path)
+
+    head = git / "HEAD"
+    value = _safe(problems, f"reading {head}", lambda: head.read_text("utf-8", "replace").strip(), "")
+    where, ref = head, None
+    for _ in range(5):  # a symbolic ref may name another; git itself stops at five
+        if _HEX.fullmatch(value):
+            return value, ref, shown(where)
+        if not value.startswith("ref:"):
+            if value:
+                problems.append(f"{where} holds neither an object name nor 'ref: NAME': {value[:80]!r}")
+            return None, ref, None
+        ref = value[len("ref:") :].strip()
+        for folder in dict.fromkeys((git, common)):
+            loose = folder / ref
+            if _safe(problems, f"looking at {loose}", loose.is_file, False):
+                where = loose
+                value = _safe(problems, f"reading {loose}", lambda: loose.read_text("utf-8", "replace").strip(), "")
+                break
+        else:
+            packed = common / "packed-refs"
+            has_packed = _safe(problems, f"looking at {packed}", packed.is_file, False)
+            text = _safe(problems, f"reading {packed}", lambda: packed.read_text("utf-8", "replace"), "") if has_packed else ""
+            for line in text.splitlines():
+                name, _, target = line.partition(" ")
+                if target.strip() == ref and _HEX.fullmatch(name):
+                    return name, ref, shown(packed)
+            return None, ref, None  # a branch with no commit yet
+    return None, ref, None
+
+
+def _revision(package: Path, distribution: str | None, problems: list[str]) -> SourceRevision | None:
+    """A source tree's version file (only where no distribution names the version) and the
+    commit of the checkout that holds the package folder (its parent, as AITER's repository
+    has it); None where neither is there."""
+    version = _version_file(package, problems) if distribution is None else None
+    commit, ref, commit_file = _git_commit(package.parent, problems)
+    if version is None and commit is None:
+        return None
+    return SourceRevision(
+        version=version,
+        version_file=f"{package.name}/{_VERSION_FILE} (written by setuptools_scm)" if version else None,
+        commit=commit,
+        ref=ref,
+        commit_file=commit_file,
+    )
+
+
 # --- the answer -------------------------------------------------------------------
 
 
@@ -562,14 +663,15 @@ def locate(search_path: Sequence[str] | None = None) -> Located:
     evidence, conflicts = "", tuple[str, ...]()
     if on_disk is not None:
         dist, evidence, conflicts = _tie(on_disk, fused, folders, listing, problems)
+    revision = _revision(on_disk, None if dist is None else dist.name, problems) if tree is not None and on_disk is not None else None
     if dist is None:
-        return Located(tree, module_file, how, None, None, True, "", conflicts, tuple(problems), fused, has_jit, native, torch)
+        return Located(tree, module_file, how, None, None, True, "", conflicts, tuple(problems), fused, has_jit, native, torch, revision)
     try:
         Version(dist.version)
         valid = True
     except InvalidVersion:
         valid = False
-    return Located(tree, module_file, how, dist.name, dist.version, valid, evidence, conflicts, tuple(problems), fused, has_jit, native, torch)
+    return Located(tree, module_file, how, dist.name, dist.version, valid, evidence, conflicts, tuple(problems), fused, has_jit, native, torch, revision)
 
 
 __all__ = ["AMD_DISTRIBUTION", "MODULE", "Located", "is_amd_name", "locate", "zipfile"]

@@ -95,6 +95,11 @@ def identity(facts: Facts) -> AiterIdentity:
     import_error = None
     if status is AiterStatus.AVAILABLE and facts.unreadable is not None:
         status, detail = AiterStatus.UNREADABLE, f"{detail}; {facts.unreadable}"
+    rev = loc.revision
+    if rev is not None:
+        said = [f"version {rev.version} from {rev.version_file}"] if rev.version else []
+        said += [f"commit {rev.commit}" + (f" ({rev.ref})" if rev.ref else " (detached HEAD)") + f" from {rev.commit_file}"] if rev.commit else []
+        detail = f"{detail}; the source tree is at " + " and ".join(said)
     rt = facts.runtime
     if status is not AiterStatus.IMPOSTOR and rt is not None and rt.import_error is not None:
         status, import_error = AiterStatus.IMPORT_FAILED, rt.import_error
@@ -109,6 +114,7 @@ def identity(facts: Facts) -> AiterIdentity:
         rule=rule,
         conflicts=loc.conflicts,
         detail=detail,
+        revision=loc.revision,
     )
 
 

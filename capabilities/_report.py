@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import field_validator
 
-from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime
+from . import _arch, _facts, _features, _gpu, _header, _resolve, _runtime, _static
 from ._distribution import Located
 from ._entry_catalog import ENTRY_POINTS
 from ._source import Found
@@ -35,7 +35,7 @@ from .model import (
 
 _ENTRY = frozenset(ENTRY_POINTS)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The resolver that read a report's files, to resolve further names against the same files;
 # keyed by identity (hashing a whole report costs more than the lookup is worth). The report
@@ -204,7 +204,8 @@ def report_for(
     For kernels that are not an installed AITER (a reference implementation, a
     wrapper of your own), so that the same checks apply to them.
     """
-    reading = SignatureReading(parameters=_runtime.signature_of(fn), error=None)
+    # Which parameters its body reads comes from its own def, where its source can be read.
+    reading = SignatureReading(parameters=_static.usage_of(fn, _runtime.signature_of(fn)), error=None)
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     origin = getattr(module, "__file__", None)
     facts = _facts.Facts(

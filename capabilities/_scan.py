@@ -34,29 +34,30 @@ import importlib.util
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from ._calls import CallShape, judge, plural, signature_text
-from .errors import UsageError, did_you_mean
+from ._bindings import Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
+from ._calls import CallShape, judge, signature_text
+from .errors import did_you_mean
 from ._distribution import Located
 from ._facts import package
 from .model import INSTALL
-from ._registry import check_aiter_path
 from ._resolve import Resolver
-from ._source import Offsets, Parsed
-from ._source import words as _words
+from ._source import Parsed
 
 Verdict = Literal["ok", "fails", "unknown"]
 SiteKind = Literal["call", "reference", "import", "torch.ops"]
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules"})
 # A file that imports AITER (or names torch.ops.aiter) says so in one of these ways; any other
 # file binds no AITER name and is not parsed.
+# A line may end with CR alone (old Mac files): such a file is read like any other.
 _IMPORTS_AITER = re.compile(
-    rb"(?m)^[ \t]*(?:from[ \t]+aiter(?:[ \t.]|$)|import[ \t][^\n#]*\baiter\b)|torch\.ops\.aiter\b|\bimport[ \t]*\([^)]*\baiter\b"
+    rb"(?m)(?:^|(?<=\r))[ \t]*(?:from[ \t]+aiter(?:[ \t.\r]|$)|import[ \t][^\r\n#]*\baiter\b)|torch\.ops\.aiter\b"
+    rb"|\bimport[ \t]*\([^)]*\baiter\b|\bimport_module\([ \t]*[\"']aiter\b"
 )
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _CALLABLE_KINDS = frozenset({"function", "class"})
@@ -67,77 +68,28 @@ _CALLABLE_KINDS = frozenset({"function", "class"})
 
 @dataclass(frozen=True)
 class Site:
-    """One place in the code base that depends on AITER."""
+    """One place in the code base that depends on AITER, through one binding of its name."""
 
     file: str  # relative to the PATH given
     line: int
     col: int
     kind: SiteKind
-    target: str  # the dotted AITER name, e.g. aiter.ops.triton.quant.dynamic_mxfp4_quant
+    target: str  # the AITER object, as module:attr.attr (aiter.ops.triton.quant:dynamic_mxfp4_quant)
     shape: CallShape | None = None  # for a call: how it passes its arguments
     guarded: bool = False  # an import whose ImportError the code handles
-    handler_of: int | None = None  # id of the try whose except ImportError holds this site
     launch: bool = False  # kernel[grid](...)
     end_line: int = 0
     end_col: int = 0
-    condition: str | None = None  # when the judged binding is the one that runs, in words
+    conds: Conds = ()  # the conditions under which this binding reaches this site
     binding: str = ""  # which binding of the called name is judged
     others: tuple[str, ...] = ()  # non-AITER alternatives the name may also hold there
+    guard_import: str | None = None  # the binding comes from this import, made in a try that catches ImportError
+    bound_self: bool = False  # a class attribute called through an instance: a function gets self
+    star: bool = False  # the name comes from a star import only if the module exports it
 
-
-@dataclass
-class _Try:
-    imports: list[str] = field(default_factory=list)  # the targets the try body imports
-
-
-@dataclass
-class _Keys:
-    """What a dict variable holds, as far as the code says: keys on every path, keys on some
-    paths only (set inside a block nested below the dict's creation), and whether that is all."""
-
-    certain: tuple[str, ...]
-    maybe: tuple[str, ...]
-    known: bool
-    depth: int  # the block depth at which the dict was made
-
-    def add(self, key: str | None, depth: int) -> _Keys:
-        if key is None:
-            return _Keys(self.certain, self.maybe, False, self.depth)
-        if depth > self.depth:
-            return _Keys(self.certain, (*self.maybe, key), self.known, self.depth)
-        return _Keys((*self.certain, key), self.maybe, self.known, self.depth)
-
-
-@dataclass
-class _Scope:
-    names: dict[str, str]  # name -> dotted AITER target
-    dicts: dict[str, _Keys]  # name -> the keys it holds
-    parent: _Scope | None = None
-
-    def lookup(self, name: str) -> str | None:
-        scope: _Scope | None = self
-        while scope is not None:
-            if name in scope.names:
-                return scope.names[name] or None  # "" marks a name rebound to something else
-            scope = scope.parent
-        return None
-
-
-def _chain(node: ast.expr) -> list[str] | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return None
-
-
-def _extend(ref: str, attrs: Sequence[str]) -> str:
-    """``module:a.b`` with more attributes: ``module:a.b.c``."""
-    module, _, have = ref.partition(":")
-    return f"{module}:{'.'.join([*([have] if have else []), *attrs])}"
+    @property
+    def condition(self) -> str | None:
+        return " and ".join(str(c.text) for c in self.conds) or None
 
 
 def split_ref(ref: str) -> tuple[str, tuple[str, ...]]:
@@ -151,320 +103,98 @@ def shown(ref: str) -> str:
     return ".".join((module, *attrs))
 
 
-def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any((_chain(t) or [""])[-1] in _IMPORT_ERRORS for t in types)
+def _end(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "end_lineno", None) or 0, getattr(node, "end_col_offset", None) or 0
 
 
-class _Walker:
-    """Collects the AITER sites of one parsed file."""
+class _Sites(Walk):
+    """The AITER sites of one parsed module, each through every binding that reaches it."""
 
-    def __init__(self, rel: str, module_name: str | None) -> None:
+    def __init__(self, rel: str, source: str | None = None) -> None:
+        super().__init__(source)
         self.rel = rel
-        self.module_name = module_name
         self.sites: list[Site] = []
-        self.tries: dict[int, _Try] = {}
-        self._guard: list[int] = []  # the tries whose body we are in, that catch ImportError
-        self._handler: list[int] = []  # the tries whose ImportError handler we are in
-        self._deferred: list[tuple[ast.AST, _Scope, list[int]]] = []  # (body, enclosing scope, handlers around it)
-        self._depth = 0  # how many blocks deep the walk is (for keys set on some paths only)
 
-    # --- scopes -----------------------------------------------------------------------
+    def _site(self, node: ast.AST, kind: SiteKind, target: str, **kw: Any) -> Site:
+        end_line, end_col = _end(node)
+        return Site(self.rel, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), kind, target,
+                    end_line=end_line, end_col=end_col, **kw)  # fmt: skip
 
-    def run(self, tree: ast.Module) -> None:
-        module = _Scope({}, {})
-        self._block(tree.body, module)
-        while self._deferred:
-            node, parent, handlers = self._deferred.pop(0)
-            self._handler = list(handlers)  # a def inside an except ImportError exists only if it ran
-            scope = _Scope({}, {}, parent)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg):
-                    if a is not None:
-                        scope.names[a.arg] = ""  # a parameter shadows any AITER name
-                for default in (*node.args.defaults, *node.args.kw_defaults):
-                    if default is not None:
-                        self._expr(default, parent)
-                body = node.body if isinstance(node.body, list) else [ast.Expr(node.body)]
-                self._block(body, scope)
-            elif isinstance(node, ast.ClassDef):
-                self._block(node.body, scope)
+    def on_import(self, stmt: ast.stmt, ref: str, guarded: bool) -> None:
+        self.sites.append(self._site(stmt, "import", ref, guarded=guarded, conds=self.conds, binding=ast.unparse(stmt) + f" (line {stmt.lineno})"))
 
-    def _block(self, stmts: Sequence[ast.stmt], scope: _Scope) -> None:
-        for stmt in stmts:
-            self._stmt(stmt, scope)
+    def on_opaque(self, node: ast.expr, dotted: str) -> None:
+        self.sites.append(self._site(node, "torch.ops", dotted, conds=self.conds, binding=dotted))
 
-    def _stmt(self, stmt: ast.stmt, scope: _Scope) -> None:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for dec in stmt.decorator_list:
-                self._expr(dec, scope)
-            if isinstance(stmt, ast.ClassDef):
-                for base in stmt.bases:
-                    self._expr(base, scope)
-            scope.names[stmt.name] = ""
-            self._deferred.append((stmt, scope, list(self._handler)))
-            return
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                if alias.name == "aiter" or alias.name.startswith("aiter."):
-                    self._import(stmt, f"{alias.name}:")
-                    if alias.asname:
-                        scope.names[alias.asname] = f"{alias.name}:"
-                    else:
-                        scope.names["aiter"] = "aiter:"  # `import aiter.x` binds aiter; .x is then an attribute
-                else:
-                    scope.names[(alias.asname or alias.name).split(".")[0]] = ""
-            return
-        if isinstance(stmt, ast.ImportFrom):
-            source = stmt.module or ""
-            if stmt.level == 0 and (source == "aiter" or source.startswith("aiter.")):
-                for alias in stmt.names:
-                    if alias.name == "*":
-                        continue
-                    target = f"{source}:{alias.name}"
-                    self._import(stmt, target)
-                    scope.names[alias.asname or alias.name] = target
+    def on_reference(self, node: ast.expr, values: tuple[Binding, ...]) -> None:
+        others = tuple(dict.fromkeys(str(v.label) for v in values if v.ref is None))
+        for v in values:
+            if v.ref is not None and split_ref(v.ref)[1] and not v.star:
+                self.sites.append(self._site(node, "reference", v.ref, conds=join(self.conds, v.conds), binding=str(v.label),
+                                             others=others, guard_import=v.guard_import))  # fmt: skip
+
+    def on_call(self, call: ast.Call, callee: tuple[Binding, ...], scope: Scope, *, launch: bool, through_instance: bool) -> None:
+        others = tuple(dict.fromkeys(str(v.label) for v in callee if v.ref is None))
+        base = self._shape(call, scope)
+        for v in callee:
+            if v.ref is None:
+                continue
+            shape = base
+            if v.pre_args or v.pre_keywords:  # functools.partial: its arguments come first
+                repeated = tuple(k for k in base.keywords if k in v.pre_keywords)  # a call's keyword overrides the partial's
+                shape = replace(base, args=base.args + v.pre_args, keywords=tuple(dict.fromkeys((*v.pre_keywords, *base.keywords))))
+                del repeated
+            self.sites.append(self._site(
+                call, "call", v.ref, shape=shape, launch=launch, conds=join(self.conds, v.conds), binding=str(v.label),
+                others=others, guard_import=v.guard_import, bound_self=v.bound_self, star=v.star,
+            ))  # fmt: skip
+
+    def _shape(self, call: ast.Call, scope: Scope) -> CallShape:
+        positional = 0
+        star_args = False
+        for a in call.args:
+            if not isinstance(a, ast.Starred):
+                positional += 1
+                continue
+            n = self._length(a.value, scope)
+            if n is None:
+                star_args = True
             else:
-                for alias in stmt.names:
-                    if alias.name != "*":
-                        scope.names[alias.asname or alias.name] = ""
-            return
-        if isinstance(stmt, _TRY_TYPES):
-            self._try(stmt, scope)
-            return
-        if isinstance(stmt, ast.Assign):
-            self._expr(stmt.value, scope)
-            for t in stmt.targets:
-                self._assign(t, stmt.value, scope)
-            return
-        if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-            if stmt.value is not None:
-                self._expr(stmt.value, scope)
-            if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id in scope.dicts:
-                scope.dicts[stmt.target.id] = scope.dicts[stmt.target.id].add(None, self._depth)  # d |= ...
-            if stmt.value is not None or isinstance(stmt, ast.AugAssign):
-                self._assign(stmt.target, stmt.value if isinstance(stmt, ast.AnnAssign) else None, scope)
-            return
-        # Everything else: its expressions in order, its blocks in order.
-        for name, value in ast.iter_fields(stmt):
-            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                self._depth += 1
-                self._block(value, scope)
-                self._depth -= 1
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast.expr):
-                        self._expr(item, scope)
-                    elif isinstance(item, (ast.withitem, ast.match_case, ast.comprehension)):
-                        for sub in ast.iter_child_nodes(item):
-                            if isinstance(sub, ast.expr):
-                                self._expr(sub, scope)
-                        if isinstance(item, ast.match_case):
-                            self._depth += 1
-                            self._block(item.body, scope)
-                            self._depth -= 1
-            elif isinstance(value, ast.expr):
-                self._expr(value, scope)
-        if isinstance(stmt, (ast.For, ast.AsyncFor)):
-            self._assign(stmt.target, None, scope)
-
-    def _try(self, stmt: Any, scope: _Scope) -> None:
-        guarded = any(_catches_import_error(h) for h in stmt.handlers)
-        key = id(stmt)
-        self.tries[key] = _Try()
-        self._depth += 1
-        if guarded:
-            self._guard.append(key)
-        self._block(stmt.body, scope)
-        if guarded:
-            self._guard.pop()
-        for handler in stmt.handlers:
-            catches = _catches_import_error(handler)
-            if catches:
-                self._handler.append(key)
-            if handler.name:
-                scope.names[handler.name] = ""
-            self._block(handler.body, scope)
-            if catches:
-                self._handler.pop()
-        self._block(stmt.orelse, scope)
-        self._depth -= 1
-        self._block(stmt.finalbody, scope)
-
-    def _assign(self, target: ast.expr, value: ast.expr | None, scope: _Scope) -> None:
-        if isinstance(target, ast.Name):
-            name = target.id
-            scope.dicts.pop(name, None)
-            chain = _chain(value) if value is not None else None
-            bound = scope.lookup(chain[0]) if chain else None
-            scope.names[name] = _extend(bound, chain[1:]) if bound and chain else ""
-            literal = _dict_keys(value) if value is not None else None
-            if literal is not None:
-                scope.dicts[name] = _Keys(literal[0], (), literal[1], self._depth)
-        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id in scope.dicts:
-            key = target.slice
-            text = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
-            scope.dicts[target.value.id] = scope.dicts[target.value.id].add(text, self._depth)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for elt in target.elts:
-                self._assign(elt.value if isinstance(elt, ast.Starred) else elt, None, scope)
-
-    def _import(self, stmt: ast.stmt, target: str) -> None:
-        guarded = bool(self._guard)
-        if guarded:
-            self.tries[self._guard[-1]].imports.append(target)
-        self._add(stmt, "import", target, guarded=guarded)
-
-    def _add(self, node: ast.AST, kind: SiteKind, target: str, **kw: Any) -> None:
-        handler = self._handler[-1] if self._handler else None
-        self.sites.append(
-            Site(
-                self.rel, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), kind, target, handler_of=handler,
-                end_line=getattr(node, "end_lineno", None) or 0, end_col=getattr(node, "end_col_offset", None) or 0, **kw,
-            )
-        )  # fmt: skip
-
-    # --- expressions ------------------------------------------------------------------
-
-    def _expr(self, node: ast.expr, scope: _Scope) -> None:
-        if isinstance(node, (ast.Lambda,)):
-            self._deferred.append((node, scope, list(self._handler)))
-            return
-        if isinstance(node, ast.Call):
-            self._call(node, scope)
-            return
-        chain = _chain(node) if isinstance(node, ast.Attribute) else None
-        if chain is not None:
-            self._reference(node, chain, scope)
-            return
-        if isinstance(node, ast.NamedExpr):
-            self._expr(node.value, scope)
-            self._assign(node.target, node.value, scope)
-            return
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
-                self._expr(child, scope)
-            elif isinstance(child, ast.comprehension):
-                for sub in (child.iter, *child.ifs):
-                    self._expr(sub, scope)
-            elif isinstance(child, ast.keyword):
-                self._expr(child.value, scope)
-
-    def _reference(self, node: ast.expr, chain: list[str], scope: _Scope) -> None:
-        if chain[:3] == ["torch", "ops", "aiter"]:
-            self._add(node, "torch.ops", ".".join(chain))
-            return
-        bound = scope.lookup(chain[0])
-        if bound is not None and len(chain) > 1:
-            self._add(node, "reference", _extend(bound, chain[1:]))
-
-    def _call(self, call: ast.Call, scope: _Scope) -> None:
-        func = call.func
-        launch = False
-        if isinstance(func, ast.Subscript):  # a Triton kernel launched as kernel[grid](...)
-            self._expr(func.slice, scope)
-            func = func.value
-            launch = True
-        chain = _chain(func)
-        target = None
-        if chain is not None:
-            if chain[:3] == ["torch", "ops", "aiter"]:
-                self._add(call, "torch.ops", ".".join(chain))
-            else:
-                bound = scope.lookup(chain[0])
-                if bound is not None:
-                    target = _extend(bound, chain[1:])
-        elif not isinstance(func, ast.Name):
-            self._expr(func, scope)
-        if target is not None:
-            self.sites.append(
-                Site(
-                    self.rel, call.lineno, call.col_offset, "call", target, shape=self._shape(call, scope),
-                    handler_of=self._handler[-1] if self._handler else None, launch=launch,
-                    end_line=call.end_lineno or 0, end_col=call.end_col_offset or 0,
-                )
-            )  # fmt: skip
-        for arg in call.args:
-            self._expr(arg.value if isinstance(arg, ast.Starred) else arg, scope)
-        for kw in call.keywords:
-            self._expr(kw.value, scope)
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in scope.dicts:
-            self._mutation(func.value.id, func.attr, call, scope)
-
-    def _mutation(self, name: str, method: str, call: ast.Call, scope: _Scope) -> None:
-        keys = scope.dicts[name]
-        if method in ("get", "keys", "items", "values", "copy", "__contains__"):
-            return
-        added: list[str | None] = []
-        if method == "update":
-            for arg in call.args:
-                literal = _dict_keys(arg)
-                added += list(literal[0]) + ([] if literal[1] else [None]) if literal is not None else [None]
-            added += [k.arg for k in call.keywords]
-        elif method == "setdefault" and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-            added.append(call.args[0].value)
-        else:
-            added.append(None)  # pop, clear, anything else: what remains cannot be told
-        for key in added:
-            keys = keys.add(key, self._depth)
-        scope.dicts[name] = keys
-
-    def _shape(self, call: ast.Call, scope: _Scope) -> CallShape:
-        positional = sum(1 for a in call.args if not isinstance(a, ast.Starred))
-        star_args = any(isinstance(a, ast.Starred) for a in call.args)
+                positional += n
         keywords: list[str] = []
         maybe: list[str] = []
+        repeated: list[str] = []
         unreadable = False
         for kw in call.keywords:
             if kw.arg is not None:
+                if kw.arg in keywords:
+                    repeated.append(kw.arg)
                 keywords.append(kw.arg)
                 continue
-            literal = _dict_keys(kw.value)
-            keys = _Keys(literal[0], (), literal[1], 0) if literal is not None else None
+            keys = dict_keys(kw.value)
             if keys is None and isinstance(kw.value, ast.Name):
-                keys = _lookup_dict(scope, kw.value.id)
+                keys = scope.dicts.get(kw.value.id)  # a dict of this scope (one of an enclosing scope may change between calls)
             if keys is None or not keys.known:
                 unreadable = True
             if keys is not None:
-                keywords += list(keys.certain)
+                repeated += [k for k in keys.certain if k in keywords]
+                keywords += [k for k in keys.certain if k not in keywords]
                 maybe += list(keys.maybe)
-        return CallShape(positional, tuple(dict.fromkeys(keywords)), star_args, unreadable, tuple(dict.fromkeys(maybe)))
+        return CallShape(positional, tuple(dict.fromkeys(keywords)), star_args, unreadable, tuple(dict.fromkeys(maybe)),
+                         repeated=tuple(dict.fromkeys(repeated)))  # fmt: skip
 
-
-_TRY_TYPES: tuple[type, ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
-
-
-def _lookup_dict(scope: _Scope, name: str) -> _Keys | None:
-    """A dict variable of this scope (a dict of an enclosing scope may change between calls)."""
-    return scope.dicts.get(name)
-
-
-def _dict_keys(node: ast.expr | None) -> tuple[tuple[str, ...], bool] | None:
-    """(the constant keys of a dict expression, whether they are all of its keys); None for
-    anything that is not a dict expression."""
-    if isinstance(node, ast.Dict):
-        keys: list[str] = []
-        known = True
-        for k, v in zip(node.keys, node.values):
-            if k is None:  # {**other}
-                inner = _dict_keys(v)
-                if inner is None:
-                    known = False
-                else:
-                    keys += inner[0]
-                    known = known and inner[1]
-            elif isinstance(k, ast.Constant) and isinstance(k.value, str):
-                keys.append(k.value)
-            else:
-                known = False
-        return tuple(keys), known
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
-        if not node.args and all(k.arg for k in node.keywords):
-            return tuple(k.arg for k in node.keywords if k.arg), True
-        return (), False
-    return None
+    def _length(self, node: ast.expr, scope: Scope) -> int | None:
+        """How many items ``*node`` gives, where the code says so exactly: a tuple or list
+        display, or a name of this scope bound only to displays of one length."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                return None
+            return len(node.elts)
+        if isinstance(node, ast.Name) and node.id in scope.names:
+            lengths = {b.length for b in scope.names[node.id]}
+            if len(lengths) == 1:
+                return lengths.pop()
+        return None
 
 
 # --- the files -------------------------------------------------------------------------------
@@ -526,100 +256,26 @@ def read_files(paths: Sequence[Path], exclude: Sequence[str] = ()) -> Files:
     return files
 
 
-# The lines of _IMPORTS_AITER's first alternatives, matched from a line's start.
-_IMPORT_LINE = re.compile(r"[ \t]*(?:from[ \t]+aiter(?:[ \t.]|$)|import[ \t][^\n#]*\baiter\b)", re.M)
-_IMPORT_PAREN_HEAD = re.compile(r"\bimport[ \t]*\Z")
-
-
-def _word_at(source: str, i: int, n: int) -> bool:
-    return (i == 0 or not (source[i - 1].isalnum() or source[i - 1] == "_")) and not (
-        i + n < len(source) and (source[i + n].isalnum() or source[i + n] == "_")
-    )
-
-
-def import_offsets(source: str) -> list[int]:
-    """Where ``_IMPORTS_AITER``'s matches start in ``source``, found from each occurrence
-    of the word ``aiter`` (``str.find``) rather than by trying the pattern at every
-    offset, which costs a third of a second on a server's 4 MB of such files."""
-    out: list[int] = []
-    line_done = -1
-    i = source.find("aiter")
-    while i >= 0:
-        start = source.rfind("\n", 0, i) + 1
-        if start != line_done and _IMPORT_LINE.match(source, start):
-            out.append(start)
-            line_done = start
-        elif _word_at(source, i, 5):
-            if source.startswith("torch.ops.", i - 10):
-                out.append(i - 10)
-            else:
-                paren = source.rfind("(", 0, i)
-                if paren >= 0 and ")" not in source[paren:i]:
-                    head = _IMPORT_PAREN_HEAD.search(source, max(0, paren - 40), paren)
-                    if head is not None:
-                        out.append(head.start())
-        i = source.find("aiter", i + 5)
-    return out
-
-
-def _bound_names(stmts: Sequence[ast.stmt], known: set[str]) -> set[str]:
-    """The module-level names these statements bind to AITER (imports, and aliases of names
-    already known), looking into if/try blocks but not into functions or classes."""
-    out: set[str] = set()
-    stack: list[ast.AST] = list(stmts)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.Import):
-            out |= {(a.asname or a.name.split(".")[0]) for a in node.names if a.name == "aiter" or a.name.startswith("aiter.")}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "aiter":
-            out |= {a.asname or a.name for a in node.names if a.name != "*"}
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
-            value = node.value
-            chain = _chain(value) if value is not None else None
-            if chain and chain[0] in known | out:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                out |= {t.id for t in targets if isinstance(t, ast.Name)}
-        stack.extend(ast.iter_child_nodes(node))
-    return out
-
-
-def module_body(parsed: Parsed) -> list[ast.stmt]:
-    """The top-level statements that can matter to AITER sites: those that import AITER,
-    and then those that say a name bound to it at module level, until no new name comes
-    (classes with only their members that do); the rest is never parsed. Raises
-    SyntaxError where the module does not parse."""
-    known: set[str] = set()
-    hits = import_offsets(parsed.source)  # found once; each round adds only its new names
-    while True:
-        body = parsed.statements(Offsets(hits), members=True)
-        found = _bound_names(body, known)
-        if found <= known:
-            return body
-        hits += [m.start() for m in _words(*sorted(found - known)).finditer(parsed.source)]
-        known |= found
-
-
-def collect(files: Files) -> tuple[list[Site], dict[int, _Try], list[str]]:
+def collect(files: Files) -> tuple[list[Site], dict[int, TryInfo], list[str]]:
+    """Every AITER site of the candidate files: each file parsed whole and walked once."""
     sites: list[Site] = []
-    tries: dict[int, _Try] = {}
+    tries: dict[int, TryInfo] = {}
     errors = list(files.errors)
     for path, rel, data in files.candidates:
         try:
             parsed = Parsed(rel, path, rel, importlib.util.decode_source(data))
-            tree = ast.Module(body=module_body(parsed), type_ignores=[])
+            tree = parsed.tree
         except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
             errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
             continue
-        walker = _Walker(rel, None)
+        walk = _Sites(rel, parsed.source)
         try:
-            walker.run(tree)
+            walk.run(tree)
         except RecursionError:
             errors.append(f"{rel}: nested too deeply to walk")
             continue
-        sites += walker.sites
-        tries.update(walker.tries)
+        sites += walk.sites
+        tries.update(walk.tries)
     return sites, tries, errors
 
 
@@ -642,6 +298,8 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
     module, attrs = split_ref(site.target)
     r = resolver.resolve_in(module, attrs)
     short = shown(site.target).rsplit(".", 1)[-1]
+    if r.status == "missing" and site.star:
+        return Judged("fails", f"{short} is not bound: {shown(site.target).rsplit('.', 1)[0]} does not export it to the star import, and nothing else binds it ({r.detail})")
     if r.status == "missing":
         moved = resolver.defined(short)
         parent = shown(site.target).rsplit(".", 1)[0]
@@ -660,7 +318,12 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
         return Judged("unknown", f"{r.detail}: how a call of it binds cannot be read", defined_at=at)
     if r.parameters is None:
         return Judged("unknown", f"{r.detail}: its signature cannot be read", defined_at=at)
-    verdict = judge(short, r.parameters, site.shape)
+    shape = site.shape
+    if site.bound_self:  # a class attribute read through an instance
+        if r.kind != "function" or r.kernel is not None:
+            return Judged("unknown", f"{r.detail}: read through an instance, whether it receives self cannot be told", defined_at=at)
+        shape = replace(shape, args=shape.args + 1)
+    verdict = judge(short, r.parameters, shape)
     sig = signature_text(short, r.parameters)
     why = verdict.why if verdict.answer != "ok" else "binds"
     if r.kernel is not None and verdict.answer == "fails" and verdict.unexpected:
@@ -698,12 +361,30 @@ class Tree:
         return f"no module 'aiter' is found by {self.located.found_by}; {INSTALL}"
 
 
-def _fallback(site: Site, tries: dict[int, _Try], resolver: Resolver | None) -> bool:
-    """A site inside an ``except ImportError`` handler whose try's imports all resolve."""
-    if site.handler_of is None or resolver is None:
+def _resolves(ref: str, resolver: Resolver) -> bool:
+    return resolver.resolve_in(*split_ref(ref)).status == "resolved"
+
+
+def _fallback(site: Site, tries: dict[int, TryInfo], resolver: Resolver | None) -> bool:
+    """A site (or the binding it is judged through) inside an ``except ImportError`` handler
+    that cannot run here: its try imports AITER names only, and they all resolve."""
+    if resolver is None:
         return False
-    imports = tries.get(site.handler_of, _Try()).imports
-    return bool(imports) and all(resolver.resolve_in(*split_ref(t)).status == "resolved" for t in imports)
+    for cond in site.conds:
+        if cond.kind == "handler":
+            info = tries.get(cond.key)
+            if info is not None and info.imports and not info.foreign[0] and all(_resolves(t, resolver) for t in info.imports):
+                return True
+    return False
+
+
+def _guarded(site: Site, resolver: Resolver | None) -> bool:
+    """Not counted because the code handles it: an import inside a try that catches
+    ImportError, a binding made by such an import that does not resolve here (the handler
+    runs instead), or a branch whose test asks AITER itself."""
+    if site.guarded or any(c.kind == "guard" for c in site.conds):
+        return True
+    return site.guard_import is not None and resolver is not None and not _resolves(site.guard_import, resolver)
 
 
 def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
@@ -717,16 +398,19 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
             "kind": site.kind, "target": shown(site.target),
             "condition": site.condition, "binding": site.binding or shown(site.target), "others": list(site.others),
         }  # fmt: skip
+        # Code that never runs: under TYPE_CHECKING, a constant test, or one named test asked both ways.
+        never = any(c.kind in ("type_checking", "never") for c in site.conds) or contradicts(site.conds)
         if site.shape is not None:
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []
         for i, tree in enumerate(trees):
             judged = judge_site(site, tree.resolver, tree.absent)
             fallback = _fallback(site, tries, tree.resolver)
-            counts = judged.verdict == "fails" and not fallback and not site.guarded
+            guarded = _guarded(site, tree.resolver)
+            counts = judged.verdict == "fails" and not fallback and not guarded and not never
             failing[i] += counts
             per_tree.append(
-                {"tree": tree.label, "verdict": judged.verdict, "why": judged.why, "fallback": fallback, "guarded": site.guarded,
+                {"tree": tree.label, "verdict": judged.verdict, "why": judged.why, "fallback": fallback, "guarded": guarded,
                  "signature": judged.signature, "defined_at": judged.defined_at, "counts": counts}
             )  # fmt: skip
         entry.update({k: per_tree[0][k] for k in ("verdict", "why", "fallback", "guarded", "signature", "defined_at", "counts")})

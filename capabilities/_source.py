@@ -250,12 +250,12 @@ class Parsed:
         if not keep:
             text += "\n    pass\n"  # a head alone may have no body
         try:
-            tree = ast.parse("\n" * (self.line_of(a) - 1) + text, filename=self.rel)
+            body = self._parse_at(text, a)
         except SyntaxError:
             return None  # members split where they should not be: parse the piece whole
         self.parsed_bytes += len(text)
-        self._sub[key] = tree.body
-        return tree.body
+        self._sub[key] = body
+        return body
 
     def _piece(self, i: int) -> list[ast.stmt] | None:
         cached = self._parsed.get(i)
@@ -265,15 +265,26 @@ class Parsed:
         a, b = self._pieces[i]
         text = self.source[a:b]
         try:
-            # Blank lines in front give the real line numbers, with no walk over the tree.
-            tree = ast.parse("\n" * (self.line_of(a) - 1) + text, filename=self.rel)
+            body = self._parse_at(text, a)
         except SyntaxError:
             self._pieces = None  # the split misled: from now on the whole module answers
             self.tree  # noqa: B018  # raises if the module itself does not parse
             return None
         self.parsed_bytes += len(text)
-        self._parsed[i] = tree.body
-        return tree.body
+        self._parsed[i] = body
+        return body
+
+    def _parse_at(self, text: str, offset: int) -> list[ast.stmt]:
+        """``text``, which starts a line at ``offset`` of the source, parsed alone and moved to
+        its real lines. Padding it with blank lines would cost the whole file's length for each
+        piece (quadratic in the file); the shift costs the piece's own nodes. Columns need no
+        shift: a piece starts at the start of a line."""
+        body = ast.parse(text, filename=self.rel).body
+        shift = self.line_of(offset) - 1
+        if shift:
+            for node in body:
+                ast.increment_lineno(node, shift)
+        return body
 
     @property
     def compile_error(self) -> str | None:

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from .model import AiterStatus
+from .model import AiterStatus, Support
 
 if TYPE_CHECKING:
     from ._report import CapabilityReport
@@ -110,6 +110,16 @@ def explain(report: CapabilityReport, name: str) -> str:
     return f"{name}: {feature.support.value}: {feature.detail}{hint}"
 
 
+def _refused(report: CapabilityReport, name: str) -> str:
+    """A refused feature's line. One the build takes and is refused all the same is taken but
+    not honoured (its body never reads it, or may not): never called supported."""
+    feature = report.feature(name)
+    if feature.support is Support.SUPPORTED and feature.used is not True:
+        why = "" if feature.used is False else "; whether its body reads it cannot be told from its source"
+        return f"{name}: accepted, not honoured: {feature.detail}{why}"
+    return explain(report, name)
+
+
 def unsupported_error(
     report: CapabilityReport,
     names: Iterable[str],
@@ -122,7 +132,7 @@ def unsupported_error(
     build, each feature and why, then the fix. ``details`` replaces a feature's line."""
     ident = report.aiter
     ordered = tuple(sorted(names))
-    lines = "\n".join("  " + ((details or {}).get(n) or explain(report, n)) for n in ordered)
+    lines = "\n".join("  " + ((details or {}).get(n) or _refused(report, n)) for n in ordered)
     where = f"{ident.describe()} ({ident.status.value}{', ' + ident.location if ident.location else ''})"
     if ident.status is AiterStatus.IMPOSTOR:
         fix = f"AMD's AITER is the distribution 'amd-aiter', and the 'aiter' installed here is another library: {ident.install_hint}"

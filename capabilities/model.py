@@ -166,6 +166,25 @@ FeatureSource = Literal[
 ]
 
 
+class SourceRevision(Frozen):
+    """Which revision a source tree is, read from its files, each answer with the file it came
+    from: the version setuptools_scm writes into ``aiter/_version.py`` when the tree is built,
+    and the commit its git checkout has out (``.git/HEAD``, the ref it names, ``packed-refs``)."""
+
+    version: str | None  # e.g. "0.1.21.dev5+g1a2b3c4d"
+    version_file: str | None  # where the version was read, e.g. "aiter/_version.py (written by setuptools_scm)"
+    commit: str | None  # the full hex object name
+    ref: str | None  # the branch HEAD names, e.g. "refs/heads/main"; None for a detached HEAD
+    commit_file: str | None  # where the commit was read, e.g. ".git/refs/heads/main" or ".git/packed-refs"
+
+    def describe(self) -> str:
+        """'0.1.21.dev5+g1a2b3c4d (commit 1a2b3c4d5e6f)', or the half that is known."""
+        commit = f"commit {self.commit[:12]}" if self.commit else ""
+        if self.version:
+            return f"{self.version} ({commit})" if commit else self.version
+        return f"at {commit}" if commit else "of unknown revision"
+
+
 class AiterIdentity(Frozen):
     """Which installed code answers to ``import aiter``, and which rule said it is AITER."""
 
@@ -178,6 +197,7 @@ class AiterIdentity(Frozen):
     rule: str  # the rule that decided the status, e.g. "content: aiter/fused_moe.py and aiter/jit/"
     conflicts: tuple[str, ...]  # other installed distributions that also claim the module
     detail: str
+    revision: SourceRevision | None = None  # a source tree's version file and git commit, where it has them
 
     @property
     def is_aiter(self) -> bool:
@@ -195,6 +215,8 @@ class AiterIdentity(Frozen):
     def describe(self) -> str:
         """'amd-aiter 0.1.9', or a phrase naming what is there instead."""
         if self.distribution is None:
+            if self.revision is not None and (self.revision.version or self.revision.commit):
+                return f"AITER source tree {self.revision.describe()}"
             return "AITER (no installed distribution)" if self.location else "no AITER"
         return f"{self.distribution} {self.version or '(no version)'}"
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import operator
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from operator import is_
 from typing import Any, Literal, cast
 
 import torch
+from torch import Tensor
 
 import capabilities
 from capabilities import CapabilityReport, Support, UsageError
@@ -17,7 +21,10 @@ from ._errors import InvalidConfigError, InvalidInputError, KwargCollisionError
 from ._kernel import Kernel, aiter_kernel, reference_kernel, require_aiter
 from . import _no_combine
 from ._plan import PER_CALL, Plan, Recipe, bind, build_recipe, check_config, config_kwargs, gate_per_call, recipe_key, same_value
-from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput
+from ._types import AiterMoeQuantInfo, AiterRunnerInput, AiterRunnerOutput, check_quant_info
+
+# Every option of a quant info but fused_moe_kwargs (compared item by item), read in one go.
+_OPTIONS = operator.attrgetter(*(f.name for f in dataclasses.fields(AiterMoeQuantInfo) if f.init and f.name != "fused_moe_kwargs"))
 
 _log = logging.getLogger("runners")
 _INT32 = torch.int32
@@ -36,7 +43,9 @@ class AiterRunnerCore:
     keeps the result as a plan; later calls only merge tensors into it.
     """
 
-    __slots__ = ("config", "_kernel", "_base", "_token", "_strategies", "_recipes", "_last", "_per_call_ok", "_logged", "__weakref__")
+    __slots__ = (
+        "config", "_kernel", "_base", "_token", "_strategies", "_recipes", "_last", "_seen", "_per_call_ok", "_logged", "__weakref__",
+    )  # fmt: skip
 
     def __init__(self, config: MoeRunnerConfig, *, report: CapabilityReport | None = None) -> None:
         if not isinstance(config, MoeRunnerConfig):
@@ -64,6 +73,8 @@ class AiterRunnerCore:
         self._base = config_kwargs(kernel, config)
         # The last (quant info, plan) that run() used for a quant info's own quant type.
         self._last: tuple[object, Plan] = (_NOTHING, cast(Plan, None))
+        # The last own-quant-type quant info's options, its kwargs' keys and values, by identity.
+        self._seen: tuple[tuple[Any, ...], tuple[str, ...] | None, tuple[Any, ...]] | None = None
         # Per-call options the kernel takes without a word; the others go through gate_per_call.
         self._per_call_ok = frozenset(n for _, n in PER_CALL if kernel.report.support(n) is Support.SUPPORTED)
         self._token = object()  # this runner, in a quant info's plans (not the runner: no cycle)
@@ -95,6 +106,7 @@ class AiterRunnerCore:
         key = (self._token, quant_type)
         plan = quant_info._plans.get(key)
         if plan is None:
+            check_quant_info(quant_info)  # once per quant info: it is frozen
             plan = quant_info._plans[key] = bind(self._recipe(quant_info, quant_type), quant_info)
         return plan
 
@@ -119,29 +131,63 @@ class AiterRunnerCore:
 
     def run(self, runner_input: AiterRunnerInput, quant_info: AiterMoeQuantInfo) -> AiterRunnerOutput:
         # The hot path: no report, no introspection; every tensor attribute read costs
-        # ~70-130 ns on CPU, so only the three required checks read any.
+        # ~70-130 ns on CPU, so only the required checks read any. A try costs nothing
+        # until it catches.
         last, plan = self._last
-        qt = runner_input.quant_type
+        try:
+            qt = runner_input.quant_type
+            hs = runner_input.hidden_states
+            ids = runner_input.topk_ids
+            tw = runner_input.topk_weights
+            per_call = runner_input.a1_scale is not None or runner_input.num_local_tokens is not None or runner_input.output_dtype is not None
+        except AttributeError:
+            raise UsageError(
+                f"runner_input must be an AiterRunnerInput, not {type(runner_input).__name__}; "
+                "build one per forward with hidden_states, topk_ids and topk_weights"
+            ) from None
         if quant_info is not last or (qt is not None and qt is not quant_info.quant_type):
-            plan = self.plan(quant_info, qt)
-            if qt is None or qt is quant_info.quant_type:
-                self._last = (quant_info, plan)
-        hs = runner_input.hidden_states
-        ids = runner_input.topk_ids
+            plan = self._plan_for(quant_info, qt)
         try:
             hshape = hs.shape
             ishape = ids.shape
-            if ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]:
-                raise _input_error(hs, ids, runner_input.topk_weights)
-        except AttributeError:  # not tensors at all; a try costs nothing until it catches
-            raise _input_error(hs, ids, runner_input.topk_weights) from None
+            if (
+                ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]
+                or not isinstance(hs, Tensor) or not isinstance(ids, Tensor) or not isinstance(tw, Tensor)
+            ):  # fmt: skip
+                raise _input_error(hs, ids, tw)
+        except (AttributeError, TypeError):  # not tensors at all (len() of a shape that is not one)
+            raise _input_error(hs, ids, tw) from None
         kwargs = plan.kwargs
-        if runner_input.a1_scale is not None or runner_input.num_local_tokens is not None or runner_input.output_dtype is not None:
+        if per_call:
             kwargs = self._per_call(plan, runner_input)
         if not hshape[0]:  # no kernel for no tokens; keep the rank no_combine promises
             shape = (0, ishape[1], hshape[1]) if plan.no_combine else (0, hshape[1])
             return AiterRunnerOutput(hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype))
-        return AiterRunnerOutput(plan.fn(hs, plan.w1, plan.w2, runner_input.topk_weights, ids, **kwargs))
+        return AiterRunnerOutput(plan.fn(hs, plan.w1, plan.w2, tw, ids, **kwargs))
+
+    def _plan_for(self, quant_info: AiterMoeQuantInfo, qt: AiterQuantType | None) -> Plan:
+        """The plan for a quant info other than the last one run (or for another quant type).
+
+        A quant info built afresh for every forward, as servers do, holds the same objects as
+        the last one: every field the very same object, and the same ``fused_moe_kwargs`` keys
+        in the same order with the very same values. Then the last plan is its plan (it binds
+        those same objects), found by identity alone: no hashing, no tensor read."""
+        own = qt is None or qt is getattr(quant_info, "quant_type", None)
+        if own and type(quant_info) is AiterMoeQuantInfo:
+            seen = self._seen
+            if seen is not None and all(map(is_, _OPTIONS(quant_info), seen[0])):
+                kw = quant_info.fused_moe_kwargs
+                keys = seen[1]
+                if kw is None if keys is None else (kw is not None and tuple(kw) == keys and all(map(is_, kw.values(), seen[2]))):
+                    plan = self._last[1]
+                    self._last = (quant_info, plan)
+                    return plan
+        plan = self.plan(quant_info, qt)
+        if own:
+            self._last = (quant_info, plan)
+            kw = quant_info.fused_moe_kwargs
+            self._seen = (_OPTIONS(quant_info), None, ()) if kw is None else (_OPTIONS(quant_info), tuple(kw), tuple(kw.values()))
+        return plan
 
     def _per_call(self, plan: Plan, runner_input: AiterRunnerInput) -> dict[str, Any]:
         dtype = runner_input.output_dtype
@@ -153,6 +199,11 @@ class AiterRunnerCore:
         for field, name in PER_CALL:
             value = getattr(runner_input, field)
             if value is not None:
+                if field != "output_dtype" and not isinstance(value, Tensor):
+                    raise InvalidInputError(
+                        f"AiterRunnerInput.{field} must be a torch.Tensor or None, not {type(value).__name__}. "
+                        "Fix: pass it as a tensor (torch.as_tensor(...)) on the device the kernel runs on."
+                    )
                 if name in plan.from_kwargs and not same_value(merged[name], value):
                     raise KwargCollisionError(
                         f"fused_moe_kwargs [{name!r}] is set twice, to different values: fused_moe_kwargs[{name!r}] "
@@ -173,8 +224,11 @@ class AiterRunnerCore:
         report = self._kernel.report
         out: dict[str, Offer] = {}
         why_not = _no_combine.native_reason(report)
-        if why_not is None:
-            nc = Offer("native", f"inside the limits; emulated outside them ({_no_combine.NATIVE_LIMITS})")
+        limits = self._kernel.no_combine_limits
+        if why_not is None and limits is None:
+            nc = Offer("native", "for every request the kernel computes")
+        elif why_not is None:
+            nc = Offer("native", f"inside the limits; emulated outside them ({limits})")
         elif self.config.fallback == "emulate":
             nc = Offer("emulated", f"{why_not}; each route goes through the same fused kernel as its own row")
         else:
@@ -219,17 +273,21 @@ def _describe(x: object) -> str:
 def _input_error(hs: Any, ids: Any, tw: Any) -> InvalidInputError:
     """The slow path: say everything that is wrong with the three routing tensors."""
     problems = []
-    tensors = isinstance(hs, torch.Tensor) and isinstance(ids, torch.Tensor)
-    if not tensors:
-        problems.append("hidden_states and topk_ids must be tensors")
-    else:
+    for name, value, what in (
+        ("hidden_states", hs, "[M, hidden]"),
+        ("topk_ids", ids, "int32 [M, topk]"),
+        ("topk_weights", tw, "float32 [M, topk]"),
+    ):
+        if not isinstance(value, torch.Tensor):
+            problems.append(f"AiterRunnerInput.{name} must be a torch.Tensor {what}, not {type(value).__name__}")
+    if isinstance(hs, torch.Tensor) and isinstance(ids, torch.Tensor):
         if hs.dim() != 2:
             problems.append(f"hidden_states must be [M, hidden] (rank 2), got rank {hs.dim()}")
         if ids.dim() != 2:
             problems.append(f"topk_ids must be [M, topk] (rank 2), got rank {ids.dim()}")
         if hs.dim() >= 1 and ids.dim() >= 1 and hs.shape[0] != ids.shape[0]:
             problems.append(f"M differs: hidden_states has {hs.shape[0]} rows, topk_ids {ids.shape[0]}")
-        if ids.dtype != _INT32:
-            problems.append(f"topk_ids must be int32, got {ids.dtype} (convert once, where the router runs)")
+    if isinstance(ids, torch.Tensor) and ids.dtype != _INT32:
+        problems.append(f"topk_ids must be int32, got {ids.dtype} (convert once, where the router runs)")
     shapes = f"hidden_states {_describe(hs)}, topk_ids {_describe(ids)}, topk_weights {_describe(tw)}"
     return InvalidInputError("malformed MoE input: " + "; ".join(problems) + f" ({shapes})")

@@ -18,6 +18,7 @@ from capabilities.errors import unsupported_error
 from capabilities.model import AiterIdentity, AiterStatus
 
 from . import reference
+from ._no_combine import NATIVE_LIMITS
 from ._errors import AiterUnavailableError
 
 REFERENCE_DISTRIBUTION = "aiter-capabilities reference"
@@ -34,6 +35,12 @@ class Kernel:
     report: CapabilityReport
     activation_type: Any  # the installed ActivationType enum
     quant_type: Any  # the installed QuantType enum
+    # The requests its no_combine serves, where it has limits (AITER's); None: every request
+    # it computes (the reference defines no_combine for all of them).
+    no_combine_limits: str | None
+    # What to do about a keyword it lacks, where the report's own advice (install an AITER
+    # build that has it) is not the fix; None: the report's advice.
+    lacks_fix: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +51,11 @@ def reference_kernel() -> Kernel:
         version="1",
         enums={e.__name__: [m.name for m in e] for e in (reference.ActivationType, reference.QuantType)},
     )
-    return Kernel(reference.fused_moe, report, reference.ActivationType, reference.QuantType)
+    lacks = (
+        "the reference computes only the keywords it names (AITER's tuning hints it takes and ignores); "
+        "correct the name, drop it, or run backend='aiter' on an AITER build that has it"
+    )
+    return Kernel(reference.fused_moe, report, reference.ActivationType, reference.QuantType, None, lacks)
 
 
 def require_aiter(report: CapabilityReport) -> None:
@@ -85,7 +96,7 @@ def aiter_kernel(report: CapabilityReport) -> Kernel:
             f"the imported aiter at {ident.location} lacks fused_moe, ActivationType or QuantType, so it is not "
             f"an AITER this runner can drive. Fix: {ident.install_hint}, or {_FALLBACK}."
         )
-    return Kernel(fn, report, enums[0], enums[1])
+    return Kernel(fn, report, enums[0], enums[1], NATIVE_LIMITS)
 
 
 def enum_member(kernel: Kernel, enum: str, member: str, *, requested_by: str) -> Any:

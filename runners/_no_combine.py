@@ -66,18 +66,21 @@ def native_reason(report: CapabilityReport) -> str | None:
 
 
 def choose(
-    report: CapabilityReport, config: MoeRunnerConfig, qi: AiterMoeQuantInfo, quant_type: AiterQuantType
+    report: CapabilityReport, config: MoeRunnerConfig, qi: AiterMoeQuantInfo, quant_type: AiterQuantType, limits: str | None
 ) -> tuple[Strategy, str]:
-    """The strategy for one plan, and why; raises nothing (refusals are the caller's)."""
+    """The strategy for one plan, and why; raises nothing (refusals are the caller's).
+    ``limits``: the kernel's own limits on no_combine (None: it has none)."""
     if not config.no_combine:
         return "combined", "no_combine is not asked for"
     why_not = native_reason(report)
     if why_not is not None:
         return "emulated", why_not
+    if limits is None:
+        return "native", f"{report.aiter.describe()}'s fused_moe reads no_combine and computes it for every request it takes"
     outside = outside_native_limits(qi, quant_type)
     if not outside:
-        return "native", f"{report.aiter.describe()}'s fused_moe takes no_combine and the request is inside {NATIVE_LIMITS}"
-    return "emulated", f"outside the native limits ({', '.join(outside)}): {NATIVE_LIMITS}"
+        return "native", f"{report.aiter.describe()}'s fused_moe takes no_combine and the request is inside {limits}"
+    return "emulated", f"outside the native limits ({', '.join(outside)}): {limits}"
 
 
 # fused_moe keywords that say nothing per token, so the expanded call takes them as they are.

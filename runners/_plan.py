@@ -110,13 +110,11 @@ def check_config(report: CapabilityReport, config: MoeRunnerConfig) -> None:
         requested_by = "MoeRunnerConfig(no_combine=True, fallback='refuse')"
         feature = report.feature("no_combine")
         if feature.support is Support.SUPPORTED and feature.used is not True:
-            told = "never reads it" if feature.used is False else "may not read it (that cannot be told from its source)"
-            raise unsupported_error(
+            raise unsupported_error(  # says "accepted, not honoured", and why
                 report,
                 ("no_combine",),
                 requested_by=requested_by,
                 fix="set fallback='emulate' to run it through the same fused kernel, or set no_combine=False",
-                details={"no_combine": f"no_combine: accepted, not honoured: the build's fused_moe takes it but its body {told}"},
             )
         gate(
             report,
@@ -187,9 +185,10 @@ def _overlaps(report: CapabilityReport, config: MoeRunnerConfig, qi: AiterMoeQua
         )
 
 
-def _check_kwargs(report: CapabilityReport, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def _check_kwargs(kernel: Kernel, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The kwargs to send: validated, and without those at an 'off' value that the build
     lacks (they ask for nothing)."""
+    report = kernel.report
     non_str = [k for k in kwargs if not isinstance(k, str)]
     if non_str:
         raise InvalidKwargsError(
@@ -202,12 +201,16 @@ def _check_kwargs(report: CapabilityReport, kwargs: Mapping[str, Any]) -> dict[s
     if bad:
         fm = report.fused_moe
         accepted = [p.name for p in fm.parameters if p.kind.by_keyword and p.name not in OWNED] if fm else []
-        lines = "\n".join(f"  {k}: {report.feature(k).detail}{did_you_mean(k, accepted)}" for k in bad)
+        fix = kernel.lacks_fix or "correct the name, or install an AITER build that has it"
+        if kernel.lacks_fix is None:
+            lines = "\n".join(f"  {k}: {report.feature(k).detail}{did_you_mean(k, accepted)}" for k in bad)
+        else:
+            lines = "\n".join(f"  {k}: not a parameter of fused_moe in {report.aiter.describe()}{did_you_mean(k, accepted)}" for k in bad)
         offer = ", ".join(accepted) if accepted else "none besides the runner's own"
         raise InvalidKwargsError(
             f"fused_moe in {report.aiter.describe()} does not accept fused_moe_kwargs {bad}:\n{lines}\n"
             f"It accepts by keyword (beyond the runner's own): {offer}. "
-            "Fix: correct the name, or install an AITER build that has it.",
+            f"Fix: {fix}.",
             kwargs=tuple(bad),
             version=report.aiter.version,
         )
@@ -274,7 +277,7 @@ def build_recipe(
 ) -> Recipe:
     report = kernel.report
     qt = qi.quant_type if quant_type is None else quant_type
-    strategy, why = _no_combine.choose(report, config, qi, qt)
+    strategy, why = _no_combine.choose(report, config, qi, qt, kernel.no_combine_limits)
     if strategy == "emulated" and config.fallback == "refuse":
         name = "no_combine"
         raise unsupported_error(
@@ -299,7 +302,7 @@ def build_recipe(
             gate(report, name, requested_by=f"{OWNED[name].owner}={_short(value)}")
             taken.append((name, attr))
             sent[name] = value
-    passed: dict[str, Any] = _check_kwargs(report, kwargs) if kwargs else {}
+    passed: dict[str, Any] = _check_kwargs(kernel, kwargs) if kwargs else {}
     for k in passed:
         static.pop(k, None)  # a kwarg that won over the config's default
     sent |= static | passed

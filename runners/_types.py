@@ -58,6 +58,48 @@ class AiterMoeQuantInfo:
                 raise InvalidInputError(f"AiterMoeQuantInfo.quant_type must be one of {names}, not {self.quant_type!r}") from None
 
 
+# What each quant info field must be, checked once per quant info when a runner plans it.
+_WEIGHTS = ("w13_weight", "w2_weight")
+_OPTIONAL_TENSORS = ("w13_scale", "w2_scale", "a13_scale", "a2_scale", "b13", "b2", "expert_mask")
+
+
+def _kind(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def quant_info_problems(qi: AiterMoeQuantInfo) -> list[str]:
+    """What is wrong with a quant info's fields (empty: nothing), each naming the field and
+    what it must be. A frozen quant info cannot change after this check."""
+    out = []
+    for name in _WEIGHTS:
+        value = getattr(qi, name)
+        if not isinstance(value, torch.Tensor):
+            out.append(f"{name} must be a torch.Tensor, not {_kind(value)}")
+    for name in _OPTIONAL_TENSORS:
+        value = getattr(qi, name)
+        if value is not None and not isinstance(value, torch.Tensor):
+            out.append(f"{name} must be a torch.Tensor or None, not {_kind(value)}")
+    if not isinstance(qi.doweight_stage1, bool):
+        out.append(f"doweight_stage1 must be a bool, not {_kind(qi.doweight_stage1)}")
+    for name in ("hidden_pad", "intermediate_pad"):
+        value = getattr(qi, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            out.append(f"{name} must be an int, not {_kind(value)}")
+    limit = qi.swiglu_limit
+    if limit is not None and (not isinstance(limit, (int, float)) or isinstance(limit, bool)):
+        out.append(f"swiglu_limit must be a float or None, not {_kind(limit)}")
+    return out
+
+
+def check_quant_info(qi: AiterMoeQuantInfo) -> None:
+    problems = quant_info_problems(qi)
+    if problems:
+        raise InvalidInputError(
+            "AiterMoeQuantInfo: " + "; ".join(problems) + ". Fix: pass the layer's weights and scales as tensors "
+            "(torch.as_tensor(...) for arrays and lists), on the device the kernel runs on."
+        )
+
+
 @dataclass(slots=True)
 class AiterRunnerInput:
     """One call's tensors and per-call options."""

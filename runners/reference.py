@@ -161,9 +161,11 @@ def fused_moe(
     a2_scale: torch.Tensor | None = None,
     block_size_M: int | None = None,
     num_local_tokens: torch.Tensor | None = None,
+    moe_sorting_dispatch_policy: int = 0,
     dtype: torch.dtype | None = None,
     bias1: torch.Tensor | None = None,
     bias2: torch.Tensor | None = None,
+    splitk: int = 0,
     swiglu_limit: float | None = None,
     gate_mode: Any = GateMode.SEPARATED.value,
     no_combine: bool = False,
@@ -175,7 +177,9 @@ def fused_moe(
 
     Matmuls run in the inputs' dtype, activation and combine in float32; the
     result is ``dtype`` (default: the input's dtype, or bf16 for quantised input).
-    ``block_size_M`` is a tuning hint and is ignored. ``num_local_tokens`` (a
+    ``block_size_M``, ``moe_sorting_dispatch_policy`` and ``splitk`` are AITER's tuning
+    hints (tile size, sorting dispatch, split-K): they do not change the result, and are
+    taken and ignored here (the runner says so once). ``num_local_tokens`` (a
     one-element tensor ``n``) says only the first ``n`` rows are tokens: the
     others come back as zeros, as AITER's sorting leaves them.
 

@@ -35,7 +35,7 @@ def test_json_report_fields(fake_aiter: Any) -> None:
     code, out, _ = cli("--json")
     data = json.loads(out)
     assert code == 0
-    assert data["schema_version"] == 3
+    assert data["schema_version"] == 4
     assert data["aiter"] == {
         "status": "available",
         "distribution": "amd-aiter",
@@ -46,6 +46,7 @@ def test_json_report_fields(fake_aiter: Any) -> None:
         "rule": "distribution name 'amd-aiter'",
         "conflicts": [],
         "detail": f"amd-aiter 0.1.21 provides module 'aiter' at {fake.package}: its RECORD lists 3 file(s) under aiter/",
+        "revision": None,
     }
     assert data["fused_moe"]["parameters"] == [
         {"name": "hidden_states", "kind": "positional_or_keyword", "default": None, "used": True},
@@ -232,7 +233,7 @@ def test_compare_equal_reports_exit_0(fake_aiter: Any, tmp_path: Path) -> None:
         (None, "cannot read"),
         ("{}", "is not a report of this version"),
         ("not json", "is not JSON"),
-        ("SCHEMA99", "schema version 99; this version of the project reads schema 3"),
+        ("SCHEMA99", "schema version 99; this version of the project reads schema 4"),
     ],
     ids=["missing", "empty-object", "not-json", "other-schema"],
 )
@@ -241,7 +242,7 @@ def test_compare_bad_files_exit_2(fake_aiter: Any, tmp_path: Path, content: str 
     good = _save(tmp_path, "good.json")
     bad = tmp_path / "bad.json"
     if content == "SCHEMA99":
-        content = Path(good).read_text().replace('"schema_version": 3', '"schema_version": 99')
+        content = Path(good).read_text().replace('"schema_version": 4', '"schema_version": 99')
     if content is not None:
         bad.write_text(content)
     code, _, err = cli("--compare", good, str(bad))

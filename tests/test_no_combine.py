@@ -198,9 +198,22 @@ def test_a_no_combine_the_body_never_reads_is_emulated(fake_aiter: Any) -> None:
 
 
 def test_refuse_names_a_no_combine_that_is_accepted_and_ignored(fake_aiter: Any) -> None:
+    import capabilities
+
     fake_aiter(fused_moe_source=IGNORING)
-    with pytest.raises(UnsupportedFeatureError, match=r"accepted, not honoured: .* its body never reads it"):
+    with pytest.raises(UnsupportedFeatureError, match=r"accepted, not honoured: .* its body never reads it") as info:
         AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
+    # The refusal SGLang's recipe raises says the same, and neither calls it supported.
+    recipe = capabilities.errors.unsupported_error(capabilities.probe(), ["no_combine"], requested_by="no_combine=True")
+    for message in (str(info.value), str(recipe)):
+        assert "no_combine: accepted, not honoured: " in message and "supported:" not in message
+
+
+def test_refuse_says_when_whether_it_is_read_cannot_be_told(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source=FORWARDING.format(extra=", no_combine=False", touch="eval(input())"))
+    with pytest.raises(UnsupportedFeatureError, match="accepted, not honoured: .*whether its body reads it cannot be told") as info:
+        AiterRunnerCore(MoeRunnerConfig(no_combine=True, fallback="refuse"))
+    assert "supported:" not in str(info.value)
 
 
 def _quantised(m: int) -> tuple[AiterRunnerInput, AiterMoeQuantInfo, torch.Tensor]:

@@ -176,3 +176,78 @@ def test_run_compiles_with_fullgraph_and_matches_eager(no_combine: bool, backend
     compiled = torch.compile(layer, fullgraph=True, backend=backend)  # a graph break raises here
     got = compiled(ri.hidden_states, ri.topk_ids, ri.topk_weights)
     torch.testing.assert_close(got, eager, rtol=1e-4, atol=1e-4)
+
+
+# --- the reference backend: no_combine served natively, AITER's tuning hints taken and ignored ------
+
+
+@pytest.mark.parametrize(
+    "qi_kw",
+    [{}, {"doweight_stage1": True}, {"expert_mask": torch.tensor([1, 1, 0, 1, 1, 1, 1], dtype=torch.int32)}],
+    ids=["plain", "doweight-stage1", "expert-mask"],
+)
+def test_the_reference_backend_serves_no_combine_natively(qi_kw: dict[str, Any]) -> None:
+    """Its body reads no_combine, so the runner sends it (fallback='refuse' has nothing to
+    refuse), for every request it computes: AITER's native limits are AITER's."""
+    ri, qi = _runner_io(5)
+    qi = AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight, b13=qi.b13, **qi_kw)
+    runner = AiterRunnerCore(MoeRunnerConfig(backend="reference", no_combine=True, fallback="refuse"))
+    assert runner.report.features["no_combine"].used is True
+    assert runner.offers()["no_combine"].how == "native"
+    plan = runner.plan(qi)
+    assert (plan.strategy, plan.kwargs.get("no_combine")) == ("native", True)
+    got = runner.run(ri, qi).hidden_states
+    want = fused_moe(ri.hidden_states, qi.w13_weight, qi.w2_weight, ri.topk_weights, ri.topk_ids, bias1=qi.b13,
+                     doweight_stage1=qi.doweight_stage1, expert_mask=qi.expert_mask, no_combine=True)  # fmt: skip
+    assert got.shape == (5, K, H) and torch.equal(got, want)
+
+
+def test_the_reference_takes_aiter_tuning_hints_and_names_them_ignored_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capabilities import IgnoredOptionWarning, _gate
+
+    monkeypatch.setattr(_gate, "_warned", set())  # "once" is per process: start this one afresh
+
+    ri, qi = _runner_io(4)
+    runner = AiterRunnerCore(MoeRunnerConfig(activation="silu", no_combine=True, backend="reference"))
+    hints = {"moe_sorting_dispatch_policy": 1, "splitk": 2, "block_size_M": 64}
+    fresh = AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight, fused_moe_kwargs=hints)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        got = runner.run(ri, fresh).hidden_states
+        again = AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight, fused_moe_kwargs={"splitk": 4})
+        runner.run(ri, again)
+    ignored = sorted(str(w.message).split("'")[1] for w in said if w.category is IgnoredOptionWarning)
+    assert ignored == sorted(hints)  # each named once, whatever later quant infos pass
+    assert all("accepted and ignored by aiter-capabilities reference" in str(w.message) for w in said)
+    plain = AiterRunnerCore(MoeRunnerConfig(no_combine=True, backend="reference")).run(ri, AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight))
+    assert torch.equal(got, plain.hidden_states)  # they change nothing
+
+
+def test_the_reference_refuses_an_aiter_kwarg_that_changes_the_result_with_its_own_fix() -> None:
+    from runners import InvalidKwargsError
+
+    ri, qi = _runner_io(2)
+    runner = AiterRunnerCore(MoeRunnerConfig(backend="reference"))
+    bad = AiterMoeQuantInfo(w13_weight=qi.w13_weight, w2_weight=qi.w2_weight, fused_moe_kwargs={"beta": 0.5, "splitK": 1})
+    with pytest.raises(InvalidKwargsError) as info:
+        runner.run(ri, bad)
+    message = str(info.value)
+    assert "beta: not a parameter of fused_moe in aiter-capabilities reference 1\n" in message
+    assert "splitK: not a parameter of fused_moe in aiter-capabilities reference 1 (did you mean 'splitk'?)" in message
+    assert "run backend='aiter' on an AITER build that has it" in message and "install an AITER build" not in message
+
+
+def test_a_function_the_report_cannot_read_the_body_of_leaves_used_unknown() -> None:
+    import functools
+
+    from capabilities import report_for
+
+    @functools.wraps(fused_moe)
+    def wrapper(*args: Any, **kwargs: Any) -> torch.Tensor:
+        return fused_moe(*args, **{k: v for k, v in kwargs.items() if k != "no_combine"})
+
+    report = report_for(wrapper, distribution="wrapped", version="1", enums={})
+    assert report.features["no_combine"].used is None  # its own body is not fused_moe's
+    assert report_for(fused_moe, distribution="plain", version="1", enums={}).features["no_combine"].used is True

@@ -392,7 +392,7 @@ def test_a_bad_quant_info_is_named_on_a_fresh_runner(fake_aiter: Any, bad: Any) 
     ("change", "message"),
     [
         (lambda ri: setattr(ri, "topk_weights", None), r"topk_weights NoneType \(not a tensor\)"),
-        (lambda ri: setattr(ri, "topk_ids", None), "hidden_states and topk_ids must be tensors"),
+        (lambda ri: setattr(ri, "topk_ids", None), r"AiterRunnerInput.topk_ids must be a torch.Tensor int32 \[M, topk\], not NoneType"),
         (lambda ri: setattr(ri, "output_dtype", "bf16"), "output_dtype must be a torch.dtype such as torch.bfloat16, not 'bf16'"),
     ],
     ids=["weights-none-with-bad-ids", "ids-none", "dtype-string"],
@@ -522,3 +522,34 @@ def test_a_per_call_option_and_a_kwarg_with_different_values_is_an_error(fake_ai
     with pytest.raises(KwargCollisionError, match=r"fused_moe_kwargs\['dtype'\] and AiterRunnerInput.output_dtype"):
         runner.run(_input(output_dtype=torch.bfloat16), qi)
     assert [c["dtype"] for c in _calls()] == [torch.float32, torch.float32]
+
+
+def test_a_fresh_quant_info_of_the_same_objects_takes_the_last_plan_by_identity(fake_aiter: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runners import _core
+
+    fake_aiter(params=LATEST, body=BODY)
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    base = _quant_info()
+    options = {"splitk": 1, "moe_sorting_dispatch_policy": 0}
+
+    def fresh(**kw: Any) -> AiterMoeQuantInfo:  # built in every forward, from the layer's own objects
+        return AiterMoeQuantInfo(**{"w13_weight": base.w13_weight, "w2_weight": base.w2_weight, "fused_moe_kwargs": options, **kw})
+
+    runner.run(_input(), fresh())
+    bound: list[int] = []
+    real = _core.bind
+    monkeypatch.setattr(_core, "bind", lambda *a: bound.append(1) or real(*a))
+    for _ in range(3):
+        runner.run(_input(), fresh())
+    assert bound == []  # the same objects: the last plan, by identity
+    runner.run(_input(), fresh(fused_moe_kwargs={"moe_sorting_dispatch_policy": 1, "splitk": 0}))  # values swapped between keys
+    runner.run(_input(), fresh(fused_moe_kwargs={"splitk": 0, "moe_sorting_dispatch_policy": 1}))  # same order, other values
+    bias = torch.ones(E, 2 * INTER)
+    runner.run(_input(), fresh(b13=bias))  # one more option
+    runner.run(_input(), fresh(b13=bias.clone()))  # an equal tensor that is another object
+    runner.run(_input(), fresh(quant_type=AiterQuantType.PER_TOKEN))
+    assert len(bound) == 5
+    calls = _calls()
+    assert [(c["splitk"], c["moe_sorting_dispatch_policy"]) for c in calls[:6]] == [(1, 0)] * 4 + [(0, 1)] * 2
+    assert calls[6]["bias1"] is bias and calls[7]["bias1"] is not bias and calls[0]["bias1"] is None
+    assert all(c["w1"] is base.w13_weight for c in calls)

@@ -56,9 +56,9 @@ def test_valid_paths_keep_pydantic_s_own_output(tmp_path: Path) -> None:
     assert "café" in text and json.loads(text) == report.model_dump(mode="json")
     # Other failures still raise as pydantic raises them.
     with pytest.raises(ValueError, match="Invalid JSON"):
-        capabilities.CapabilityReport.model_validate_json('{"schema_version": 3')
+        capabilities.CapabilityReport.model_validate_json('{"schema_version": 4')
     with pytest.raises(ValueError, match="schema version 99"):
-        capabilities.CapabilityReport.model_validate_json(text.replace('"schema_version":3', '"schema_version":99'))
+        capabilities.CapabilityReport.model_validate_json(text.replace('"schema_version":4', '"schema_version":99'))
 
 
 def test_every_value_type_serialises_such_a_path() -> None:

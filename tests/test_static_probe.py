@@ -215,3 +215,122 @@ def test_missing_header_makes_enum_features_unknown(fake_aiter: Any) -> None:
     feature = report.features["QuantType.per_1x32"]
     assert feature.support is Support.UNKNOWN
     assert "no enum header" in feature.detail
+
+
+# --- used: whether the body reads a parameter, checked against Python running the body ----------
+
+# Bodies of ``def f(x, no_combine=False)``. Python's answer comes from running them with two
+# values of no_combine: a body whose result differs read it. The bodies that do not read it
+# cannot show it otherwise (they never return it unchanged).
+READ = {
+    "locals()": 'return locals()["no_combine"]',
+    "locals handed on": 'f = locals\nreturn f()["no_combine"]',
+    "vars()": 'return vars()["no_combine"]',
+    "currentframe f_locals": 'import inspect\nreturn inspect.currentframe().f_locals["no_combine"]',
+    "sys._getframe": 'import sys\nreturn sys._getframe().f_locals["no_combine"]',
+    "sys._getframe through an alias": 'import sys as s\nframe = s._getframe(0)\nreturn frame.f_locals["no_combine"]',
+    "eval text": 'return eval("no_combine")',
+    "eval of text built at run time": 'return eval("no_" + "combine")',
+    "exec of text built at run time": 'box = {}\nexec("box[\'v\'] = no_" + "combine")\nreturn box["v"]',
+    "builtins.eval": 'import builtins\nreturn builtins.eval("no_combine")',
+    "exec text": 'box = {}\nexec("box[\'v\'] = no_combine")\nreturn box["v"]',
+    "inner function": "def inner():\n    return no_combine\nreturn inner()",
+    "lambda": "return (lambda: no_combine)()",
+    "comprehension": "return [no_combine for _ in range(1)][0]",
+    "class body": "class K:\n    v = no_combine\nreturn K.v",
+    "method skips the class scope": "class K:\n    no_combine = 1\n    def m(self):\n        return no_combine\nreturn K().m()",
+    "rebound on one branch": "if x:\n    no_combine = 0\nreturn no_combine",
+    "read to rebind": 'no_combine = no_combine + "!"\nreturn no_combine',
+    "augmented": 'no_combine += "!"\nreturn no_combine',
+    "rebinding that may raise first": 'try:\n    no_combine = int("x")\nexcept ValueError:\n    pass\nreturn no_combine',
+    "swallowed before rebinding": 'import contextlib\nwith contextlib.suppress(ValueError):\n    int("x")\n    no_combine = 0\nreturn no_combine',
+    "loop that may not run": "for no_combine in []:\n    pass\nreturn no_combine",
+    "no case matches": "match x:\n    case 99:\n        no_combine = 0\nreturn no_combine",
+    "walrus after the read": "return (no_combine, (no_combine := 1))[0]",
+    "item store reads": 'box = [no_combine]\nno_combine = 0\nreturn box[0]',
+}
+NOT_READ = {
+    "rebound before any read": "no_combine = 0\nreturn no_combine",
+    "rebound on every branch": "if x:\n    no_combine = 1\nelse:\n    no_combine = 2\nreturn no_combine",
+    "inner function's own parameter": "def inner(no_combine):\n    return no_combine\nreturn inner(7)",
+    "lambda's own parameter": "return (lambda no_combine: no_combine)(7)",
+    "comprehension's own variable": "return [no_combine for no_combine in range(2)]",
+    "inner function's own local": "def inner():\n    no_combine = 3\n    return no_combine\nreturn inner()",
+    "inner function's global": "def inner():\n    global no_combine\n    return no_combine\nreturn inner()",
+    "class body's own": "class K:\n    no_combine = 4\n    v = no_combine\nreturn K.v",
+    "import rebinds": "from os import sep as no_combine\nreturn no_combine",
+    "deleted then rebound": "del no_combine\nno_combine = 1\nreturn no_combine",
+    "with as rebinds": "import contextlib\nwith contextlib.nullcontext(5) as no_combine:\n    pass\nreturn no_combine",
+    "eval with its own globals": 'return eval("no_combine", {"no_combine": 5})',
+    "exec with its own namespace": 'ns = {}\nexec("no_combine = 6", ns)\nreturn ns["no_combine"]',
+    "after return": "return 1\nprint(no_combine)",
+    "only the name of an attribute": "import types\nreturn types.SimpleNamespace(no_combine=1).no_combine",
+}
+_RUN = """
+import json, sys, importlib
+sys.path.insert(0, sys.argv[1])
+m = importlib.import_module("usage_cases")
+out = {}
+for name in json.loads(sys.argv[2]):
+    fn = getattr(m, name)
+    seen = []
+    for value in ("first", "second"):
+        try:
+            seen.append(repr(fn(0, no_combine=value)))
+        except Exception as exc:
+            seen.append(type(exc).__name__)
+    out[name] = seen[0] != seen[1]
+print(json.dumps(out))
+"""
+
+
+def _usage_verdicts(tmp_path: Any) -> dict[str, tuple[bool | None, bool]]:
+    """Each case's (our used, Python's answer: the result depends on no_combine)."""
+    import ast
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    from capabilities import _static
+
+    cases = {**READ, **NOT_READ}
+    names = {case: f"f_{i}" for i, case in enumerate(cases)}
+    source = 'no_combine = "module"\n' + "".join(
+        f"def {names[c]}(x, no_combine=False):\n{textwrap.indent(body, '    ')}\n\n" for c, body in cases.items()
+    )
+    (tmp_path / "usage_cases.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, str(tmp_path), json.dumps(list(names.values()))], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    truth = json.loads(done.stdout)
+    ours = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            params = _static.with_usage(node, _static.parameters(node, source))
+            ours[node.name] = params[1].used
+    return {case: (ours[n], truth[n]) for case, n in names.items()}
+
+
+def test_used_agrees_with_python_running_the_body(tmp_path: Any) -> None:
+    verdicts = _usage_verdicts(tmp_path)
+    assert {c for c in READ if not verdicts[c][1]} == set(), "a READ case whose result does not depend on no_combine"
+    assert {c for c in NOT_READ if verdicts[c][1]} == set(), "a NOT_READ case whose result depends on no_combine"
+    never_not_read = {c: verdicts[c][0] for c in READ if verdicts[c][0] is False}
+    assert never_not_read == {}  # read is read, or unknown: never "not read"
+    assert {c: verdicts[c][0] for c in NOT_READ if verdicts[c][0] is not False} == {}
+    # Where the source says it plainly, it is read, not unknown.
+    opaque = {"locals()", "locals handed on", "vars()", "currentframe f_locals", "sys._getframe", "sys._getframe through an alias",
+              "eval of text built at run time", "exec of text built at run time"}  # fmt: skip
+    assert {c: verdicts[c][0] for c in READ if c not in opaque and verdicts[c][0] is not True} == {}
+    assert {c: verdicts[c][0] for c in opaque if verdicts[c][0] is not None} == {}  # nothing else in them is read
+
+
+def test_used_reaches_the_report(fake_aiter: Any) -> None:
+    fake_aiter(fused_moe_source="def fused_moe(x, no_combine=False, splitk=0):\n    splitk = 1\n    return eval('no_combine')\n")
+    report = capabilities.probe()
+    assert report.features["no_combine"].used is True and report.features["no_combine"].support is Support.SUPPORTED
+    assert report.features["splitk"].used is False and "accepted and ignored" in report.features["splitk"].detail
+    fake_aiter(fused_moe_source="import sys\ndef fused_moe(x, no_combine=False):\n    return sys._getframe().f_locals\n")
+    assert capabilities.probe().features["no_combine"].used is None

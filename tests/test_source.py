@@ -1,0 +1,98 @@
+"""Parsing piece by piece gives the nodes a whole-module parse gives, at a cost linear in the file."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from typing import Any
+
+import pytest
+
+from capabilities import _source
+from capabilities._source import Parsed, words
+
+MODULE = textwrap.dedent(
+    '''\
+    """A module docstring
+    over two lines, with def inside: def g(): pass
+    """
+    import os  # type: ignore[import]
+    from aiter import topk_softmax as ts
+
+    x = ts(1, 2,
+           3)  # a continuation
+    café = "é" ; y = ts(café, "ü", 3)
+
+    @decorator(
+        arg=1,
+    )
+    def f(a, b=ts):
+        return ts(a, b)
+
+    class K:
+        """Doc."""
+
+        attr = 1
+
+        @staticmethod
+        def keep(q):
+            return ts(q)
+
+        def drop(self):
+            return 0
+
+    if x:
+        z = ts(x)
+    else:
+        z = None
+    '''
+)
+
+
+def _dump(nodes: list[ast.stmt]) -> list[str]:
+    return [ast.dump(n, include_attributes=True) for n in nodes]
+
+
+def _whole(names: tuple[str, ...]) -> list[ast.stmt]:
+    body = ast.parse(MODULE).body
+    lines = {i + 1 for i, line in enumerate(MODULE.splitlines()) if any(n in line for n in names)}
+    def first(s: ast.stmt) -> int:  # a decorated def starts at its first decorator
+        return min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))])
+
+    return [s for s in body if any(first(s) <= n <= (s.end_lineno or s.lineno) for n in lines)]
+
+
+@pytest.mark.parametrize("names", [("ts",), ("café",), ("decorator",), ("z",), ("os",)], ids=lambda n: n[0])
+def test_pieces_carry_the_lines_and_columns_of_the_whole_module(names: tuple[str, ...]) -> None:
+    parsed = Parsed("m", None, "m.py", MODULE)  # type: ignore[arg-type]
+    assert parsed._pieces is not None  # the split answered: pieces were parsed, not the module
+    got = parsed.statements(words(*names))
+    assert got and _dump(got) == _dump(_whole(names))
+
+
+def test_a_class_parsed_with_some_members_keeps_their_positions() -> None:
+    parsed = Parsed("m", None, "m.py", MODULE)  # type: ignore[arg-type]
+    (cls,) = [s for s in parsed.statements(words("keep"), members=True) if isinstance(s, ast.ClassDef)]
+    whole = next(s for s in ast.parse(MODULE).body if isinstance(s, ast.ClassDef))
+    kept = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
+    assert list(kept) == ["keep"]  # only the member that holds a hit
+    (want,) = [m for m in whole.body if isinstance(m, ast.FunctionDef) and m.name == "keep"]
+    assert ast.dump(kept["keep"], include_attributes=True) == ast.dump(want, include_attributes=True)
+    assert (cls.lineno, cls.col_offset) == (whole.lineno, whole.col_offset)
+
+
+def test_parsing_costs_the_length_of_the_file_not_its_square(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = "from aiter import f\n" + "".join(f"y{i} = f({i})\n" for i in range(3000))
+    fed: list[int] = []
+    real = ast.parse
+
+    def counting(text: Any, *args: Any, **kwargs: Any) -> Any:
+        fed.append(len(text))
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(_source.ast, "parse", counting)
+    parsed = Parsed("m", None, "m.py", source)  # type: ignore[arg-type]
+    body = parsed.statements(words("f"))
+    assert len(body) == 3001 and body[-1].lineno == 3001 and body[-1].end_lineno == 3001
+    # Every piece is handed to the parser once, at its own length: the whole file's worth in all.
+    assert sum(fed) == len(source)
