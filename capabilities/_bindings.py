@@ -345,10 +345,20 @@ class Walk:
     def on_import(self, stmt: ast.stmt, ref: str, guarded: bool) -> None:
         """An import of an AITER module or name."""
 
+    def imported(self, module: str, level: int, name: str) -> tuple[Binding, ...]:
+        """What ``from module import name`` binds where ``module`` is one of the walked code's own
+        modules that binds ``name`` to AITER (empty: nothing known)."""
+        return ()
+
     def on_opaque(self, node: ast.expr, dotted: str) -> None:
         """A use that cannot be checked from files (``torch.ops.aiter.*``)."""
 
     # --- the walk -------------------------------------------------------------------------
+
+    def exports(self) -> dict[str, tuple[Binding, ...]]:
+        """The module's names that may hold AITER once it has run: what another module gets
+        from ``from this import name``."""
+        return {name: values for name, values in self.module.names.items() if any(v.ref is not None for v in values)}
 
     def classes_seed(self) -> dict[int, dict[str, tuple[Binding, ...]]]:
         return {c.line: dict(c.instance) for c in self.classes}
@@ -548,7 +558,10 @@ class Walk:
                     if alias.name == "*":
                         self._foreign_star(scope, f"from {dots}{source} import * (line {line})", line)
                         continue
-                    self.bind(scope, alias.asname or alias.name, self._other(f"{dots}{source}.{alias.name} (line {line})", line))
+                    label = f"{dots}{source}.{alias.name} (line {line})"
+                    passed = self.imported(source, stmt.level, alias.name)  # another module of the code re-exports AITER's
+                    values = tuple(replace(v, label=f"{label}, which is {v.label}", conds=()) for v in passed) if passed else self._other(label, line)
+                    self.bind(scope, alias.asname or alias.name, values)
             return
         if isinstance(stmt, _TRY):
             self._try(stmt, scope)  # type: ignore[arg-type]

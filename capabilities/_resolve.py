@@ -217,24 +217,30 @@ def _chain(node: ast.expr) -> tuple[str, ...] | None:
 
 
 def _is_globals_call(node: ast.AST | None, module_scope: bool) -> bool:
-    if not isinstance(node, ast.Call) or node.args or node.keywords or not isinstance(node.func, ast.Name):
+    if not isinstance(node, ast.Call) or node.args or node.keywords:
+        return False
+    if isinstance(node.func, ast.Attribute):  # builtins.globals(), or any alias of it: the caller's globals
+        return node.func.attr == "globals"
+    if not isinstance(node.func, ast.Name):
         return False
     return node.func.id == "globals" or (module_scope and node.func.id in ("vars", "locals"))
 
 
 _DICT_ASSIGN = re.compile(r"(?m)^\w+\s*(?::[^=\n]*)?=\s*\{")
 _GETATTR = words("__getattr__")
+_IMPORT_TEXT = re.compile(r"(?m)^(?:from[ \t]+\S+[ \t]+)?import[ \t]")
 _ALL = words("__all__")
 # A top-level assignment or import binding a name, read from the text (for "did you mean").
 _TOP_BINDING = re.compile(r"(?m)^(?:(\w+)\s*(?::[^=\n]*)?=[^=]|(?:from\s+\S+\s+)?import\s+(?:\S+\s+as\s+)?(\w+))")
 # Tokens without which a module cannot rewrite its own names at run time (a cheap test first).
 _REBIND_TOKENS = (
     "globals(", "vars(", "locals(", "exec(", "eval(", "setattr(", "sys.modules", "global", "__code__",
-    "__globals__", "__signature__", "__wrapped__", "__defaults__", "__kwdefaults__",
+    "__globals__", "__signature__", "__wrapped__", "__defaults__", "__kwdefaults__", "modules[", "import_module(",
 )  # fmt: skip
 # Where those can rebind a name (words, not text in a comment that mentions global memory).
 _REBIND_TEXT = re.compile(
-    r"\b(?:globals|vars|locals|exec|eval|setattr)\s*\(|\bsys\.modules\b|^[ \t]*global[ \t]+\w|\.\s*__(?:code|globals|signature|wrapped|defaults|kwdefaults)__\b",
+    r"\b(?:globals|vars|locals|exec|eval|setattr|import_module)\s*\(|\bsys\.modules\b|\bmodules\s*\[|^[ \t]*global[ \t]+\w"
+    r"|\.\s*__(?:code|globals|signature|wrapped|defaults|kwdefaults)__\b",
     re.M,
 )
 
@@ -280,8 +286,18 @@ def _dynamic(parsed: Parsed) -> _Dynamic:
     if not any(token in parsed.source for token in _REBIND_TOKENS):
         return out
     nodes, parents, module_scope = _near(parsed, _REBIND_TEXT)
+    defs = {n.name for n in _statements_at(parsed, _REBIND_TEXT) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for node in nodes:
         at = f"line {getattr(node, 'lineno', 0)} of {parsed.rel}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and len(node.args) >= 2:
+            attr = _const_str(node.args[1])
+            if attr is None or attr in _SIGNATURE_ATTRS:
+                target = node.args[0]
+                if isinstance(target, ast.Name) and target.id in defs and attr is not None:
+                    out.names.setdefault(target.id, []).append(f"setattr({target.id}, {attr!r}, ...) at {at}")
+                else:
+                    what = repr(attr) if attr else "a computed name"
+                    out.any.append(f"setattr(..., {what}, ...) at {at} (it may change any function of the module)")
         if isinstance(node, ast.Global):
             for n in node.names:
                 out.names.setdefault(n, []).append(f"a 'global {n}' in a function at {at}")
@@ -300,8 +316,17 @@ def _dynamic(parsed: Parsed) -> _Dynamic:
                     out.any.append(f"eval() of text that may bind names at {at}")
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.attr in _SIGNATURE_ATTRS:
             chain = _chain(node)
-            if chain is not None and len(chain) == 2:
+            if chain is not None and len(chain) == 2 and chain[0] in defs:
                 out.names.setdefault(chain[0], []).append(f"an assignment to {chain[0]}.{node.attr} at {at}")
+            else:  # through an alias or an expression: it may be any function here
+                out.any.append(f"an assignment to {ast.unparse(node)} at {at} (it may be any function of the module)")
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) and isinstance(node.value, ast.Attribute) and node.value.attr == "__globals__":
+            out.any.append(f"a function's __globals__ written at {at} (the module's own namespace)")
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "modules" and _is_name(node.slice, "__name__"):
+            out.any.append(f"{ast.unparse(node)} used at {at} (the module can be rewritten through it)")
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) and isinstance(node.value, ast.Call):
+            # importlib.import_module(__name__).x = ...: whose attribute it sets cannot be told from here
+            out.names.setdefault(node.attr, []).append(f"{ast.unparse(node)} assigned at {at}")
         elif isinstance(node, ast.Subscript) and _chain(node.value) == ("sys", "modules"):
             key = node.slice
             if isinstance(key, ast.Name) and key.id == "__name__":
@@ -576,6 +601,7 @@ class Resolver:
     _external: dict[tuple[str, bool], bool] = field(default_factory=dict)
     _rules_used: dict[int, list[str]] = field(default_factory=dict)
     _doubts: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _doubting: set[tuple[str, str]] = field(default_factory=set)  # being worked out (a patch that reads the patched module)
     _runs: dict[str, list[str]] = field(default_factory=dict)
     _patchy: dict[str, bool] = field(default_factory=dict)
     _patch_texts: dict[tuple[str, str], bool] = field(default_factory=dict)
@@ -800,7 +826,13 @@ class Resolver:
         """Why ``module.name`` cannot be read from source, whatever binds it."""
         key = (module, name)
         if key not in self._doubts:
-            self._doubts[key] = self._doubt_of(module, name)
+            if key in self._doubting:
+                return None  # asked again while a patch of it is being evaluated: the outer question decides
+            self._doubting.add(key)
+            try:
+                self._doubts[key] = self._doubt_of(module, name)
+            finally:
+                self._doubting.discard(key)
         return self._doubts[key]
 
     def _doubt_of(self, module: str, name: str) -> str | None:
@@ -863,7 +895,7 @@ class Resolver:
             return cached
         parts = module.split(".")
         out: list[str] = []
-        todo = [".".join(parts[: i + 1]) for i in range(len(parts))]
+        todo = [".".join(parts[: i + 1]) for i in range(len(parts))] + self._own_imports(module)
         while todo:
             m = todo.pop(0)
             if m in out or not self._inside(m):
@@ -872,6 +904,24 @@ class Resolver:
             todo += [s for s in self._star_sources(m) if s is not None]
         self._runs[module] = out
         return out
+
+    def _own_imports(self, module: str) -> list[str]:
+        """The package's modules that ``module`` imports at its top level (they run with it, and
+        may patch it once it has run: ``from . import _patch`` on its last line)."""
+        parsed = self._parsed(module)
+        if isinstance(parsed, str):
+            return []
+        out: list[str] = []
+        for stmt in _statements_at(parsed, _IMPORT_TEXT):
+            if isinstance(stmt, ast.ImportFrom):
+                base = self._absolute(module, stmt.level, stmt.module)
+                if base is None:
+                    continue
+                out.append(base)
+                out += [f"{base}.{a.name}" for a in stmt.names if a.name != "*" and self.tree.find(f"{base}.{a.name}").kind != "missing"]
+            elif isinstance(stmt, ast.Import):
+                out += [a.name for a in stmt.names]
+        return [m for m in out if self._inside(m) and m != module]
 
     def _patches(self, patcher: str, chain: tuple[str, ...], module: str, name: str) -> bool:
         """Whether an assignment to ``chain`` in ``patcher`` can replace ``module.name``."""
@@ -885,9 +935,11 @@ class Resolver:
         head: Step = self._evaluate_name(patcher, chain[0])
         for part in chain[1:-1]:
             if isinstance(head, Stop) or head.kind != "module":
-                return False
+                return isinstance(head, Stop) and head.status == "unknown"  # what it is cannot be told: it may be the module
             head = self._member(head, part, ())
-        return isinstance(head, Target) and head.kind == "module" and head.module == module
+        if isinstance(head, Stop):
+            return head.status == "unknown"
+        return (head.kind == "module" and head.module == module) or head.kind == "value"  # a value computed at run time may be it
 
     def _evaluate_name(self, module: str, name: str) -> Step:
         """The module-level binding of ``name`` in ``module``, evaluated (no doubt checks)."""
@@ -1422,11 +1474,36 @@ def _identity_or_wrapper(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     if wa.posonlyargs or wa.args or wa.kwonlyargs or wa.vararg is None or wa.kwarg is None:
         return False
     star, kw = wa.vararg.arg, wa.kwarg.arg
+    if _changes_arguments(wrapper, star, kw):
+        return False  # it adds, pops or fixes arguments: what a call binds is not fn's signature
     for call in (n for n in ast.walk(wrapper) if isinstance(n, ast.Call)):
         if isinstance(call.func, ast.Name) and call.func.id == fn:
-            passes_star = any(isinstance(a, ast.Starred) for a in call.args)
-            passes_kw = any(k.arg is None for k in call.keywords)
+            # Exactly fn(*args, **kwargs): anything more (fn(ctx, *args, **kwargs), stream=...) fixes an argument.
+            passes_star = len(call.args) == 1 and isinstance(call.args[0], ast.Starred) and _is_name(call.args[0].value, star)
+            passes_kw = len(call.keywords) == 1 and call.keywords[0].arg is None and _is_name(call.keywords[0].value, kw)
             if passes_star and passes_kw:
                 return True
-    _ = star, kw
+    return False
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+_READ_ONLY = frozenset({"get", "keys", "items", "values", "copy", "__contains__", "__getitem__"})
+
+
+def _changes_arguments(wrapper: ast.FunctionDef | ast.AsyncFunctionDef, star: str, kw: str) -> bool:
+    """Whether a wrapper's body rebinds or changes its ``*args``/``**kwargs`` before passing them on
+    (``kwargs["stream"] = s``, ``kwargs.pop("stream")``, ``args = (ctx, *args)``, ``del kwargs[k]``), or
+    hands them to ``partial``."""
+    for node in ast.walk(wrapper):
+        if isinstance(node, ast.Name) and node.id in (star, kw) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(node, ast.Subscript) and _is_name(node.value, kw) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return True
+        if isinstance(node, ast.Attribute) and _is_name(node.value, kw) and node.attr not in _READ_ONLY:
+            return True
+        if isinstance(node, ast.Call) and (_chain(node.func) or ("",))[-1] == "partial":
+            return True
     return False

@@ -44,6 +44,7 @@ _IMPORTS_AITER = re.compile(
     rb"(?m)(?:^|(?<=\r))[ \t]*(?:from[ \t]+aiter(?:[ \t.\r]|$)|import[ \t][^\r\n#]*\baiter\b)|torch\.ops\.aiter\b"
     rb"|\bimport[ \t]*\([^)]*\baiter\b|\bimport_module\([ \t]*[\"']aiter\b"
 )
+_FROM = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n]*)")
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _CALLABLE_KINDS = frozenset({"function", "class"})
 
@@ -95,10 +96,16 @@ def _end(node: ast.AST) -> tuple[int, int]:
 class _Sites(Walk):
     """The AITER sites of one parsed module, each through every binding that reaches it."""
 
-    def __init__(self, rel: str, source: str | None = None) -> None:
+    def __init__(self, rel: str, source: str | None = None, exports: _Exports | None = None) -> None:
         super().__init__(source)
         self.rel = rel
         self.sites: list[Site] = []
+        self._exports = exports
+
+    def imported(self, module: str, level: int, name: str) -> tuple[Binding, ...]:
+        if self._exports is None or not self._exports.by_module:
+            return ()
+        return self._exports.find(self.rel, module, level, name)
 
     def _site(self, node: ast.AST, kind: SiteKind, target: str, **kw: Any) -> Site:
         end_line, end_col = _end(node)
@@ -191,6 +198,7 @@ class Files:
 
     read: int = 0
     candidates: list[tuple[Path, str, bytes]] = field(default_factory=list)  # (path, shown as, bytes)
+    rest: list[tuple[Path, str, bytes]] = field(default_factory=list)  # others that mention aiter: they may import a re-export
     errors: list[str] = field(default_factory=list)
 
 
@@ -235,37 +243,121 @@ def read_files(paths: Sequence[Path], exclude: Sequence[str] = ()) -> Files:
                 files.errors.append(f"{path}: {exc.strerror or exc}")
                 continue
             files.read += 1
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
             if b"aiter" in data and _IMPORTS_AITER.search(data):  # the byte filter: parse only what imports it
-                rel = os.path.relpath(path, base).replace(os.sep, "/")
                 files.candidates.append((Path(path), rel, data))
+            elif b"aiter" in data:  # it may import a name another file re-exports from AITER
+                files.rest.append((Path(path), rel, data))
     return files
 
 
+def _module_of(rel: str) -> str:
+    """``srt/layers/x.py`` as ``srt.layers.x`` (a package's ``__init__.py`` as the package)."""
+    parts = rel.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _absolute(importer: str, module: str) -> str:
+    """A relative ``from ..m import`` in the file ``importer`` as a module path under the PATH given."""
+    level = len(module) - len(module.lstrip("."))
+    if not level:
+        return module
+    base = _module_of(importer).split(".")
+    base = base[: max(0, len(base) - level + (1 if importer.endswith("__init__.py") else 0))]
+    return ".".join([*base, *([module[level:]] if module[level:] else [])])
+
+
+class _Exports:
+    """The names that the code's own modules bind to AITER, by module, found by the module's
+    path relative to the PATH given (so ``sglang.srt.x`` matches ``srt/x.py`` under ``sglang/``)."""
+
+    def __init__(self) -> None:
+        self.by_module: dict[str, dict[str, tuple[Binding, ...]]] = {}
+
+    def find(self, importer: str, module: str, level: int, name: str) -> tuple[Binding, ...]:
+        module = _absolute(importer, "." * level + module)
+        for known, names in self.by_module.items():
+            if name in names and (module == known or module.endswith("." + known)):
+                return names[name]
+        return ()
+
+    def known(self, module: str, names: set[str]) -> bool:
+        """Whether ``from module import names`` may take a name that module binds to AITER."""
+        parts = module.split(".")
+        for i in range(len(parts)):
+            bound = self.by_module.get(".".join(parts[i:]))
+            if bound is not None and ("*" in names or not names.isdisjoint(bound)):
+                return True
+        return False
+
+
+class _Parsed:
+    def __init__(self, rel: str, source: str, tree: ast.Module) -> None:
+        self.rel, self.source, self.tree = rel, source, tree
+
+
+def _walk(p: _Parsed, exports: _Exports | None) -> _Sites:
+    walk = _Sites(p.rel, p.source, exports)
+    walk.run(p.tree)
+    if walk.stale:  # a method read self.x before the method storing it was walked
+        seed = walk.classes_seed()
+        walk = _Sites(p.rel, p.source, exports)
+        walk.seed = seed
+        walk.run(p.tree)
+    return walk
+
+
+def _parse(path: Path, rel: str, data: bytes, errors: list[str]) -> _Parsed | None:
+    try:
+        parsed = Parsed(rel, path, rel, importlib.util.decode_source(data))
+        return _Parsed(rel, parsed.source, parsed.tree)
+    except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+        errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
+        return None
+
+
 def collect(files: Files) -> tuple[list[Site], dict[int, TryInfo], list[str]]:
-    """Every AITER site of the candidate files: each file parsed whole and walked once."""
-    sites: list[Site] = []
-    tries: dict[int, TryInfo] = {}
+    """Every AITER site of the code: each file that imports AITER parsed whole and walked once;
+    then the files that import a name one of those re-exports (``from server.ops import
+    aiter_fn``), walked again with what it holds, until no new re-export comes."""
     errors = list(files.errors)
-    for path, rel, data in files.candidates:
-        try:
-            parsed = Parsed(rel, path, rel, importlib.util.decode_source(data))
-            tree = parsed.tree
-        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
-            errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
-            continue
-        walk = _Sites(rel, parsed.source)
-        try:
-            walk.run(tree)
-            if walk.stale:  # a method read self.x before the method storing it was walked
-                seed = walk.classes_seed()
-                walk = _Sites(rel, parsed.source)
-                walk.seed = seed
-                walk.run(tree)
-        except RecursionError:
-            errors.append(f"{rel}: nested too deeply to walk")
-            continue
-        sites += walk.sites
-        tries.update(walk.tries)
+    walks: dict[str, _Sites] = {}
+    parsed: dict[str, _Parsed] = {}
+    pending = list(files.candidates)
+    rest = list(files.rest)
+    exports = _Exports()
+    for _ in range(3):  # a re-export of a re-export, and one more
+        for path, rel, data in pending:
+            p = parsed.get(rel) or _parse(path, rel, data, errors)
+            if p is None:
+                continue
+            parsed[rel] = p
+            try:
+                walks[rel] = _walk(p, exports)
+            except RecursionError:
+                errors.append(f"{rel}: nested too deeply to walk")
+        found = {_module_of(rel): bound for rel, w in walks.items() if (bound := w.exports())}
+        if found.keys() == exports.by_module.keys() and all(found[k].keys() == exports.by_module[k].keys() for k in found):
+            break
+        exports.by_module = found
+
+        def imports_one(rel: str, data: bytes) -> bool:
+            """Whether a file has ``from M import name`` where M binds ``name`` to AITER."""
+            for m in _FROM.finditer(data):
+                module = _absolute(rel, m.group(1).decode("ascii", "replace"))
+                names = {w.decode("ascii", "replace") for w in re.findall(rb"[\w*]+", m.group(2))}
+                if exports.known(module, names):
+                    return True
+            return False
+
+        pending = [c for c in (*files.candidates, *rest) if imports_one(c[1], c[2])]
+        rest = [c for c in rest if c not in pending]
+        if not pending:
+            break
+    sites = [s for w in walks.values() for s in w.sites]
+    tries = {k: v for w in walks.values() for k, v in w.tries.items()}
     return sites, tries, errors
 
 

@@ -64,6 +64,61 @@ PACKAGE = {
         def __getattr__(name):
             raise AttributeError(name)
     """,
+    "aiter/wrapped.py": """
+        import functools
+
+        def keep(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                return fn(*args, **kwargs)
+            return w
+
+        def adds(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                kwargs["stream"] = 0
+                return fn(*args, **kwargs)
+            return w
+
+        def pops(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                kwargs.pop("stream", None)
+                return fn(*args, **kwargs)
+            return w
+
+        def fixes(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                return fn(0, *args, **kwargs)
+            return w
+
+        def partial_of(fn):
+            @functools.wraps(fn)
+            def w(*args, **kwargs):
+                return functools.partial(fn, 0)(*args, **kwargs)
+            return w
+
+        @keep
+        def kept(x, stream):
+            return x
+
+        @adds
+        def added(x, stream):
+            return x
+
+        @pops
+        def popped(x):
+            return x
+
+        @fixes
+        def fixed(ctx, x):
+            return x
+
+        @partial_of
+        def partial_fixed(ctx, x):
+            return x
+    """,
     "aiter/computed.py": """
         def f(a):
             return a
@@ -82,6 +137,14 @@ CASES = {
     "aiter.dirmod.f": "resolved",  # list(globals()) reads the names
     "aiter.patched.f": "unknown",  # exec("global f ...") rebinds the module's f
     "aiter.computed.f": "unknown",  # exec of text that cannot be read, inside a function
+}
+# A wrapper keeps the signature only when it passes its arguments on unchanged.
+WRAPPED = {
+    "aiter.wrapped.kept": "resolved",
+    "aiter.wrapped.added": "unknown",  # kwargs["stream"] = ...: a call may leave stream out
+    "aiter.wrapped.popped": "unknown",  # kwargs.pop("stream"): a call may pass what fn refuses
+    "aiter.wrapped.fixed": "unknown",  # fn(0, *args, **kwargs): one argument fewer
+    "aiter.wrapped.partial_fixed": "unknown",  # partial(fn, 0)
 }
 # Names whose source cannot be read here: unknown, never missing.
 UNREADABLE = {
@@ -102,6 +165,22 @@ def test_runtime_rebinding_is_read_as_python_does(report: Any, name: str, status
     _, rep = report
     r = rep.resolve(name)
     assert r.status == status, r.detail
+
+
+@pytest.mark.parametrize(("name", "status"), WRAPPED.items(), ids=list(WRAPPED))
+def test_a_wrapper_that_changes_arguments_is_not_trusted(report: Any, name: str, status: str) -> None:
+    _, rep = report
+    r = rep.resolve(name)
+    assert r.status == status, r.detail
+    if status == "resolved":
+        assert [p.name for p in r.parameters or ()] == ["x", "stream"]
+
+
+def test_python_agrees_that_those_wrappers_change_what_binds(report: Any) -> None:
+    tree, _ = report
+    calls = "from aiter import wrapped as w\nw.added(1)\nw.popped(1, stream=2)\nw.fixed(1)\nw.partial_fixed(1)\nprint('bound')"
+    out = subprocess.run([sys.executable, "-c", calls], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(tree)})
+    assert out.stdout.strip() == "bound", out.stderr  # each call binds, which the bare signature would refuse
 
 
 @pytest.mark.parametrize(("name", "said"), UNREADABLE.items(), ids=list(UNREADABLE))
@@ -135,3 +214,31 @@ def test_python_agrees_on_which_names_are_rebound(report: Any) -> None:
     for name, status in CASES.items():
         # resolved: Python still finds the function there; unknown here: Python finds it rebound
         assert (still[name] == "True") == (status == "resolved"), (name, still[name])
+
+
+_DEF = "def fused_moe(a, b):\n    return a\n\ndef _v2(a):\n    return a\n"
+# Each replaces fused_moe from outside its def; Python's own signature of it then differs.
+PATCHED = {
+    "init-patches-through-alias": {"aiter/__init__.py": "from . import fused_moe as _m\n_m.fused_moe = _m._v2\n", "aiter/fused_moe.py": _DEF},
+    "helper-imported-last": {
+        "aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "from . import _patch\n",
+        "aiter/_patch.py": "import sys\nm = sys.modules['aiter.fused_moe']\nm.fused_moe = m._v2\n",
+    },
+    "setattr-code": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "setattr(fused_moe, '__code__', _v2.__code__)\n"},
+    "code-through-alias": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "g = fused_moe\ng.__code__ = _v2.__code__\n"},
+    "globals-of-another-function": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "_v2.__globals__['fused_moe'] = _v2\n"},
+    "sys-under-another-name": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "import sys as _s\n_s.modules[__name__].fused_moe = _v2\n"},
+    "import-module-of-itself": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "import importlib\nimportlib.import_module(__name__).fused_moe = _v2\n"},
+    "builtins-globals": {"aiter/__init__.py": "", "aiter/fused_moe.py": _DEF + "import builtins\nbuiltins.globals()['fused_moe'] = _v2\n"},
+}
+
+
+@pytest.mark.parametrize("files", PATCHED.values(), ids=list(PATCHED))
+def test_rebinding_from_outside_the_def_is_never_read_as_the_def(tmp_path: Path, files: dict[str, str]) -> None:
+    tree = write_package(tmp_path, files)
+    capabilities.clear_cache()
+    r = capabilities.probe(aiter_path=tree).resolve("aiter.fused_moe.fused_moe")
+    assert r.status == "unknown", r.detail
+    sig = "import inspect\nfrom aiter.fused_moe import fused_moe\nprint(list(inspect.signature(fused_moe).parameters))"
+    out = subprocess.run([sys.executable, "-c", sig], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(tree)})
+    assert out.stdout.strip() == "['a']", out.stderr  # Python meets _v2, not the def the file shows

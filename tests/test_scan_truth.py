@@ -233,6 +233,11 @@ CASES: dict[str, tuple[str, int | None]] = {
             else:
                 return norm(1)  # CALL
     """, None),
+    "reexported_by_a_server_module": ("""
+        from srv_ops_module import h as norm  # the server's own module re-exports aiter's h
+        def main():
+            return norm(1)  # CALL
+    """, 0),
     "cr_only_line_endings": ("""
         from aiter.ops.b import h
         def main():
@@ -247,6 +252,9 @@ CASES: dict[str, tuple[str, int | None]] = {
             return use(1)
     """, 0),
 }
+
+# Modules of the server that no case runs directly.
+EXTRA = {"srv_ops_module.py": "from aiter.ops.b import h\n"}
 
 _RUN = """
 import importlib, json, sys, traceback
@@ -276,6 +284,8 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], d
         if name == "cr_only_line_endings":
             text = text.replace("\n", "\r")
         (code / f"srv_{name}.py").write_bytes(text.encode())
+    for rel, text in EXTRA.items():
+        (code / rel).write_text(text)
     ran = subprocess.run(
         [sys.executable, "-c", _RUN, *CASES], cwd=code, capture_output=True, text=True, timeout=120,
         env={"PYTHONPATH": f"{tree}:{code}", "PATH": "/usr/bin:/bin"},
