@@ -197,17 +197,54 @@ class Parsed:
         hits: dict[int, list[int]] = {}
         for m in _matches(pattern, self.source):
             hits.setdefault(bisect.bisect_right(self._starts, m.start()) - 1, []).append(m.start())
-        out: list[ast.stmt] = []
+        wanted: list[tuple[int, list[ast.stmt] | None]] = []
         for i in sorted(hits):
             if binding is not None and self._binds_other(i, binding):
                 continue
-            piece = self._members(i, hits[i]) if members else None
-            if piece is None:
-                piece = self._piece(i)
+            wanted.append((i, self._members(i, hits[i]) if members else None))
+        self._parse_runs([i for i, sub in wanted if sub is None and i not in self._parsed])
+        out: list[ast.stmt] = []
+        for i, sub in wanted:
+            piece = sub if sub is not None else self._piece(i)
             if piece is None:
                 return self.statements(pattern)  # the split failed: the whole module answers
             out += piece
         return out
+
+    def _parse_runs(self, wanted: list[int]) -> None:
+        """Parse runs of adjacent wanted pieces as one text each (a file whose every line
+        holds a hit is then one parse, not one per line), and keep each piece's statements.
+        A run is the source itself from one statement start to another; its statements are
+        kept only where each lies inside one piece and each piece has some (else the pieces
+        are parsed one by one, and a split that misled is found there)."""
+        assert self._pieces is not None
+        runs: list[list[int]] = []
+        for i in wanted:
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for run in runs:
+            if len(run) < 2:
+                continue
+            a, b = self._pieces[run[0]][0], self._pieces[run[-1]][1]
+            try:
+                body = self._parse_at(self.source[a:b], a)
+            except SyntaxError:
+                continue
+            firsts = [self.line_of(self._pieces[i][0]) for i in run]
+            parts: dict[int, list[ast.stmt]] = {i: [] for i in run}
+            for node in body:
+                start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+                k = bisect.bisect_right(firsts, start) - 1
+                last = firsts[k + 1] - 1 if k + 1 < len(firsts) else None
+                if k < 0 or (last is not None and (node.end_lineno or node.lineno) > last):
+                    break  # a statement over a piece's end: the split does not hold here
+                parts[run[k]].append(node)
+            else:
+                if all(parts.values()):
+                    self.parsed_bytes += b - a
+                    self._parsed.update(parts)
 
     def defined(self) -> dict[str, list[int]] | None:
         """The top-level defs and classes by name, with their lines, read from the pieces'

@@ -118,3 +118,26 @@ def test_words_and_line_starts_are_the_regular_expressions_answers(text: str) ->
     parsed = Parsed("m", None, "m.py", text)  # type: ignore[arg-type]
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
     assert [parsed.line_of(i) for i in range(len(text) + 1)] == [bisect.bisect_right(starts, i) for i in range(len(text) + 1)]
+
+
+@pytest.mark.parametrize("selected", [("foo",), ("foo", "bar")], ids=["some-pieces", "a-run-over-a-false-split"])
+def test_a_split_inside_brackets_falls_back_to_the_whole_module(selected: tuple[str, ...], placing: None) -> None:
+    # 'bar, b)' starts a line at column 0 inside the call's brackets: a false statement start.
+    source = "x = foo(\nbar, b)\ny = foo(1)\nz = 2\n"
+    parsed = Parsed("m", None, "m.py", source)  # type: ignore[arg-type]
+    got = parsed.statements(words(*selected))
+    whole = ast.parse(source).body[:2]
+    assert _dump(got) == _dump(whole)
+
+
+def test_a_run_of_adjacent_pieces_is_one_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = "from aiter import f\n" + "".join(f"y{i} = f({i})\n" for i in range(50)) + "def g():\n    return 1\n"
+    calls: list[int] = []
+    real = ast.parse
+    monkeypatch.setattr(_source.ast, "parse", lambda text, *a, **k: calls.append(len(text)) or real(text, *a, **k))
+    parsed = Parsed("m", None, "m.py", source)  # type: ignore[arg-type]
+    body = parsed.statements(words("f"))
+    assert len(calls) == 1 and len(body) == 51
+    assert _dump(body) == _dump(real(source).body[:51])
+    assert parsed.statements(words("y7")) == [body[8]]  # each piece's own statements are kept
+    assert len(calls) == 1
