@@ -137,7 +137,8 @@ def fingerprints(result: dict[str, Any], sources: Sources) -> dict[int, str]:
     seen: dict[tuple[str, str, str, str, str], int] = {}
     out: dict[int, str] = {}
     for c in result["calls"]:
-        key = (c["file"], c["kind"], c["target"], c.get("binding") or "", sources.text(c))
+        binding = re.sub(r"\bline \d+", "line", c.get("binding") or "")  # where it is bound moves with the lines
+        key = (c["file"], c["kind"], c["target"], binding, sources.text(c))
         n = seen[key] = seen.get(key, -1) + 1
         out[id(c)] = hashlib.sha256("\0".join((*key, str(n))).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return out
