@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from typing import Literal
 TOP = "aiter"
 _BUILTINS = frozenset(dir(builtins))
 _GLOBAL = re.compile(r"\bglobal\b")
+_TRY_KEYS = itertools.count(1)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _TRY: tuple[type, ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -191,7 +193,16 @@ class ClassInfo:
 
     name: str
     scope: Scope
+    line: int = 0
     instance: dict[str, tuple[Binding, ...]] = field(default_factory=dict)
+    read: set[str] = field(default_factory=set)  # attributes read through self so far
+
+    def through_self(self, attr: str) -> tuple[Binding, ...]:
+        """What ``self.attr`` may hold: what a method stored there, or the class attribute
+        (a function read through the instance then receives self)."""
+        self.read.add(attr)
+        cls = self.scope.names.get(attr, ())
+        return union(self.instance.get(attr, ()), (replace(v, bound_self=True) if v.ref is not None else v for v in cls))
 
 
 @dataclass(frozen=True)
@@ -318,6 +329,10 @@ class Walk:
         self.classes: list[ClassInfo] = []
         # Calls through self (``self.fn(...)``), judged once every method has stored its attributes.
         self.pending: list[tuple[ast.Call, Scope, str, Conds, bool]] = []
+        # What each class's methods store on self, from an earlier walk (class line -> attr -> values),
+        # for methods that read an attribute before the method that stores it was walked.
+        self.seed: dict[int, dict[str, tuple[Binding, ...]]] = {}
+        self.stale = False
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -334,6 +349,9 @@ class Walk:
         """A use that cannot be checked from files (``torch.ops.aiter.*``)."""
 
     # --- the walk -------------------------------------------------------------------------
+
+    def classes_seed(self) -> dict[int, dict[str, tuple[Binding, ...]]]:
+        return {c.line: dict(c.instance) for c in self.classes}
 
     def run(self, tree: ast.Module) -> None:
         self._block(tree.body, self.module)
@@ -356,11 +374,7 @@ class Walk:
         for call, scope, attr, conds, launch in self.pending:
             owner = scope.owner
             assert owner is not None
-            values = union(
-                owner.instance.get(attr, ()),
-                (replace(v, bound_self=True) for v in owner.scope.names.get(attr, ()) if v.ref is not None),
-                (v for v in owner.scope.names.get(attr, ()) if v.ref is None),
-            )
+            values = owner.through_self(attr)
             if any(v.ref is not None for v in values):
                 saved, self.conds = self.conds, conds
                 self.on_call(call, values, scope, launch=launch, through_instance=True)
@@ -490,7 +504,7 @@ class Walk:
             while parent.kind == "class" and parent.parent is not None:
                 parent = parent.parent
             inner = Scope("class", {}, parent)
-            inner.owner = ClassInfo(stmt.name, inner)
+            inner.owner = ClassInfo(stmt.name, inner, line, dict(self.seed.get(line, {})))
             self._depth += 1
             self._block(stmt.body, inner)
             self._depth -= 1
@@ -679,9 +693,9 @@ class Walk:
         self._merge(scope, states)
 
     def _try(self, stmt: ast.Try, scope: Scope) -> None:
-        key = id(stmt)
+        key = next(_TRY_KEYS)  # unique across files (an id() is reused once a tree is freed)
         guarded = any(catches_import_error(h) for h in stmt.handlers)
-        self.tries.setdefault(key, TryInfo())
+        self.tries[key] = TryInfo()
         before = dict(scope.names)
         if guarded:
             self._try_stack.append(key)
@@ -752,6 +766,10 @@ class Walk:
                 values = tuple(v.under(self.conds) for v in self.expr(value, scope, record=False))
                 if any(v.ref is not None for v in values):
                     self._words.add(target.attr)
+                have = {(v.line, v.ref) for v in owner.instance.get(target.attr, ())}
+                values = tuple(v for v in values if (v.line, v.ref) not in have)  # a seeded walk stores it again
+                if target.attr in owner.read and any(v.ref is not None for v in values):
+                    self.stale = True  # a method already read it without this value: walk again, seeded
                 owner.instance[target.attr] = union(owner.instance.get(target.attr, ()), values)
             elif value is None and owner is not None and isinstance(target.value, ast.Name) and target.value.id == scope.self_name:
                 owner.instance[target.attr] = union(owner.instance.get(target.attr, ()), self._other(f"a value set at line {line}", line))
@@ -849,6 +867,11 @@ class Walk:
                     if record:
                         self.on_opaque(node, ".".join(names))
                     return ()
+                if scope.owner is not None and names[0] == scope.self_name:
+                    values = tuple(b.attr(names[2:]) for b in scope.owner.through_self(names[1]))
+                    if record and len(names) > 2 and any(v.ref is not None for v in values):
+                        self.on_reference(node, values)
+                    return values
                 root = self.lookup(names[0], scope)
                 values = tuple(b.attr(names[1:]) for b in root)
                 if record and any(v.ref is not None for v in values):

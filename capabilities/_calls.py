@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import inspect
 import threading
 import types
@@ -161,6 +161,38 @@ def signature_text(short: str, params: tuple[Parameter, ...]) -> str:
     return f"{short}({', '.join(out)})"
 
 
+_NOT_CALLABLE = frozenset({"module", "enum_member", "constant"})  # calling one raises TypeError
+
+
+def call_verdict(short: str, r: Resolution, shape: CallShape, *, through_instance: bool = False) -> Verdict:
+    """The one verdict for a call of a resolved name, for check_call and the scan alike: a
+    module, enum member or constant cannot be called; a function or class binds by its
+    signature (``through_instance``: a class attribute read through an instance, so a
+    function receives self); anything else, or a signature that cannot be read, is unknown.
+    A Triton kernel's launch takes launch options as keywords, and autotune or heuristics
+    configs may fill parameters in: those failures are unknown."""
+    if r.status == "missing":
+        return Verdict("fails", f"absent from this AITER: {r.detail}")
+    if r.status == "unknown":
+        return Verdict("unknown", r.detail)
+    if r.kind in _NOT_CALLABLE:
+        return Verdict("fails", f"{short} is a {r.kind.replace('_', ' ')}, which cannot be called ({r.detail})")
+    if r.kind not in ("function", "class"):
+        return Verdict("unknown", f"{r.detail}: how a call of it binds cannot be read")
+    if r.parameters is None:
+        return Verdict("unknown", f"{r.detail}: its signature cannot be read")
+    if through_instance:
+        if r.kind != "function" or r.kernel is not None:
+            return Verdict("unknown", f"{r.detail}: read through an instance, whether it receives self cannot be told")
+        shape = replace(shape, args=shape.args + 1)
+    verdict = judge(short, r.parameters, shape)
+    if r.kernel is not None and verdict.answer == "fails" and verdict.unexpected:
+        return Verdict("unknown", f"{verdict.why}; a Triton kernel launch takes launch options (num_warps, ...) as keywords too")
+    if r.kernel == "tuned" and verdict.answer == "fails" and "missing" in verdict.why:
+        return Verdict("unknown", f"{verdict.why}; its autotune or heuristics configs may give those")
+    return verdict
+
+
 # --- names -------------------------------------------------------------------------------
 
 
@@ -278,10 +310,10 @@ def check_call(
     target = _target(report, dotted, requested_by)
     if target is None:
         return report  # unknown: warned once, passed
-    params, where = target
-    verdict = judge(short, params, CallShape(args, keywords, star_args, star_kwargs, partial=partial))
+    params = target.parameters or ()
+    verdict = call_verdict(short, target, CallShape(args, keywords, star_args, star_kwargs, partial=partial))
     if verdict.answer == "fails":
-        raise _call_error(report, dotted, short, params, where, verdict)
+        raise _call_error(report, dotted, short, params, target.where, verdict)
     if verdict.answer == "unknown":
         warn_once(report, f"{dotted}:call", (), UnverifiedFeatureWarning, f"{requested_by}: {verdict.why}")
         return report
@@ -301,15 +333,15 @@ def _feature(short: str, keyword: str) -> str:
     return keyword if short == "fused_moe" else f"{short}.{keyword}"
 
 
-def _target(report: CapabilityReport, dotted: str, requested_by: str) -> tuple[tuple[Parameter, ...], str] | None:
-    """(parameters, 'file:line') of the function called; None where that is unknown (warned);
-    raises where the name is not a callable of this build."""
+def _target(report: CapabilityReport, dotted: str, requested_by: str) -> Resolution | None:
+    """What the call meets, with its signature; None where that is unknown (warned); raises
+    where the name is not a callable of this build."""
     short = dotted.rsplit(".", 1)[1]
     if dotted in ENTRY_POINTS:
         if gate(short, report=report, requested_by=requested_by) is not Support.SUPPORTED:
             return None
         ep = report.entry_points[dotted]
-        return ep.parameters or (), f"{ep.file}:{ep.line}" if ep.file and ep.line else (ep.file or "")
+        return Resolution("resolved", "function", ep.file, ep.line, ep.decorators, ep.parameters or (), ep.detail)
     r = resolve(dotted, report=report)
     if r.status == "missing":
         moved = _moved(report, short)
@@ -320,15 +352,12 @@ def _target(report: CapabilityReport, dotted: str, requested_by: str) -> tuple[t
             details={dotted: f"{dotted}: missing: {r.detail}{hint}"},
         ) from None  # fmt: skip
     if r.status == "unknown" or r.parameters is None:
-        why = r.detail if r.status == "unknown" else f"{r.detail}; how a call of it binds cannot be read"
-        if r.status == "resolved" and r.kind in ("module", "enum_member", "constant", "enum"):
-            raise InvalidCallError(
-                f"{short} in {report.aiter.describe()} is {('a ' + r.kind.replace('_', ' '))}, which cannot be called ({r.detail}).",
-                function=dotted, version=report.aiter.version,
-            )  # fmt: skip
-        warn_once(report, f"{dotted}:resolve", (), UnverifiedFeatureWarning, f"{requested_by}: passed unverified: {why}")
+        verdict = call_verdict(short, r, CallShape(partial=True))
+        if verdict.answer == "fails":
+            raise InvalidCallError(f"{verdict.why.replace(short, f'{short} in {report.aiter.describe()}', 1)}.", function=dotted, version=report.aiter.version)
+        warn_once(report, f"{dotted}:resolve", (), UnverifiedFeatureWarning, f"{requested_by}: passed unverified: {verdict.why}")
         return None
-    return r.parameters, r.where
+    return r
 
 
 def _siblings(report: CapabilityReport, dotted: str) -> list[str]:
@@ -447,10 +476,9 @@ def bind(name: str, /, *, report: CapabilityReport | None = None, **fixed: Any) 
     short = dotted.rsplit(".", 1)[1]
     target = _target(checked, dotted, f"bind({name!r})")
     if target is not None:  # the positional arguments come per call: only the keywords are known now
-        params, where = target
-        verdict = judge(short, params, CallShape(keywords=tuple(fixed), partial=True))
+        verdict = call_verdict(short, target, CallShape(keywords=tuple(fixed), partial=True))
         if verdict.answer == "fails":
-            raise _call_error(checked, dotted, short, params, where, verdict)
+            raise _call_error(checked, dotted, short, target.parameters or (), target.where, verdict)
     module, _, attr = dotted.rpartition(".")
     loaded: list[Callable[..., Any]] = []
 

@@ -290,10 +290,13 @@ def _dynamic(parsed: Parsed) -> _Dynamic:
             if _is_globals_call(node, module_scope.get(id(node), False)):
                 _globals_use(out, node, parents.get(id(node)), parents, at)
             elif isinstance(func, ast.Name) and func.id == "exec":
-                out.any.append(f"exec() at {at}")
+                if not _exec_keeps_module(node, module_scope.get(id(node), False)):
+                    out.any.append(f"exec() at {at}")
             elif isinstance(func, ast.Name) and func.id == "eval":
+                # Inside a function, eval's text is an expression: a walrus there binds in the
+                # function's locals, never a module name.
                 text = _const_str(node.args[0]) if node.args else None
-                if text is None or ":=" in text:
+                if module_scope.get(id(node), False) and (text is None or ":=" in text) and not _own_namespace(node.args[1:2]):
                     out.any.append(f"eval() of text that may bind names at {at}")
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.attr in _SIGNATURE_ATTRS:
             chain = _chain(node)
@@ -334,8 +337,36 @@ def _patch_sites(parsed: Parsed, name: str | None) -> list[tuple[tuple[str, ...]
     return out
 
 
+def _own_namespace(args: Sequence[ast.expr]) -> bool:
+    """Whether exec/eval's globals argument is a namespace of its own: a dict display or
+    ``dict(...)`` made there (then the text binds into that dict, not the module)."""
+    if not args:
+        return False
+    ns = args[0]
+    return isinstance(ns, (ast.Dict, ast.DictComp)) or (isinstance(ns, ast.Call) and isinstance(ns.func, ast.Name) and ns.func.id == "dict")
+
+
+def _exec_keeps_module(call: ast.Call, module_scope: bool) -> bool:
+    """Whether ``exec(...)`` surely leaves the module's names alone: it runs in a dict of its
+    own, or inside a function with a constant text that declares no ``global`` (its
+    assignments then go to the function's locals)."""
+    if _own_namespace(call.args[1:2]) or any(k.arg == "globals" and _own_namespace([k.value]) for k in call.keywords):
+        return True
+    text = _const_str(call.args[0]) if call.args else None
+    return not module_scope and text is not None and "global" not in text and len(call.args) == 1 and not call.keywords
+
+
+# Builtins that only read a mapping handed to them: list(globals()) copies the names.
+_READS_MAPPING = frozenset({"list", "sorted", "set", "frozenset", "tuple", "len", "iter", "dict", "any", "all", "filter", "map"})
+
+
 def _globals_use(out: _Dynamic, call: ast.Call, parent: ast.AST | None, parents: dict[int, ast.AST], at: str) -> None:
     """What a ``globals()`` (or module-level ``vars()``/``locals()``) call does to the names."""
+    if (
+        isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in _READS_MAPPING
+        and call in parent.args and not parent.keywords
+    ):  # fmt: skip
+        return
     if isinstance(parent, ast.Subscript) and parent.value is call:
         ctx = parent.ctx
         if isinstance(ctx, ast.Load):
@@ -747,7 +778,11 @@ class Resolver:
             if name.startswith("_"):
                 return current  # a star import binds no underscore name (short of an __all__ we cannot read)
             if source is not None and not self._installed(source):
-                return current  # not installed: that import binds nothing (it is skipped or fails)
+                # Not installed here, but it may be where AITER runs: what it binds cannot be read.
+                return Opaque(
+                    f"unknown: {name} may be bound by 'from {source} import *' at line {stmt.lineno} of {module}: "
+                    f"{source.split('.')[0]} is not installed here, so its names cannot be read (it may be where AITER runs)"
+                )
             return Opaque(
                 f"unknown: {name} may be bound by 'from {source or '.'} import *' at line {stmt.lineno} of "
                 f"{module}: a module outside the package, whose names are not read here"

@@ -85,18 +85,13 @@ def _own(fn: Any) -> inspect.Signature | None:
 def signature_of(fn: Any, _depth: int = 0) -> tuple[Parameter, ...]:
     """Parameters of ``fn`` as a call binds them; raises what inspect raises, and ValueError
     where ``__wrapped__`` or ``__signature__`` claim a signature the function's own code
-    does not bind. A wrapper ``(*args, **kwargs)`` is taken as its claim says. A wrapper
-    ``(p1..pn, *args, **kwargs)`` is taken only where its source passes every argument on
-    unchanged to the function it wraps (``_forward``): it binds as that function does, its
-    own ``p1..pn`` then the function's parameters after its first n."""
+    does not bind. A wrapper ``(p1..pn, *args, **kwargs)`` (n may be 0) is taken only where
+    its source passes every argument on unchanged to the function it wraps (``_forward``):
+    it binds as that function does, its own ``p1..pn`` then the function's parameters after
+    its first n."""
     claimed = inspect.signature(fn)
     own = _own(fn)
     if own is None or _params(own) == _params(claimed):  # annotations do not bind
-        return _params(claimed)
-    kinds = {p.kind for p in own.parameters.values()}
-    if kinds == {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
-        # The functools.wraps pattern, (*args, **kwargs): taken as its __wrapped__ claims, as
-        # report_for() takes a wrapper of one's own; its forwarding is not read.
         return _params(claimed)
     through = forwarded_to(fn) if _depth < 8 else None
     if through is not None:

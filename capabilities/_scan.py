@@ -1,29 +1,14 @@
 """``python -m capabilities scan PATH ...``: every AITER call in a code base, checked as files.
 
-Nothing is imported. Files are filtered by their bytes first (only a file that
-says ``aiter`` is parsed), and one resolver per AITER tree serves every file.
-
-In each module and each function (their scopes, as Python's LEGB rule
-nests them), the walk follows which names are bound to AITER, in statement
-order: ``import aiter [as m]``, ``import aiter.x.y [as m]``, ``from aiter.x
-import y [as z]`` (at module level, lazily inside functions, inside ``try``
-or ``if``), and aliases (``f = aiter.x``, ``g = f``). Every call of such a
-name or of an attribute chain rooted at one (``rocm_aiter.ops.f(...)``,
-``tgemm.mm(...)``, ``kernel[grid](...)``) gets a verdict from Python's binding
-rules against the tree's signature; every other reference (``QuantType.per_1x128``,
-``GateMode.INTERLEAVE.value``, ``dtypes.fp8``) and every import gets one from
-whether the name resolves. ``torch.ops.aiter.*`` is reported as not checkable.
-
-The keys of a ``**`` argument are read where it is a dict literal with constant
-keys, or a dict built in the same scope with constant keys (``d = {...}``,
-``d = dict(k=...)``, ``d["k"] = ...``, ``d.update(k=...)``); otherwise they are
-unreadable and the call's verdict is ``unknown`` unless it fails for another
-reason.
-
-Import failures are handled where the code says so: an import inside a
-``try`` whose handler catches ``ImportError`` is *guarded* (its failure does
-not fail the scan), and the sites inside that handler are *fallback* where
-every guarded import of the ``try`` resolves (the handler cannot run).
+Files -> sites -> verdicts. Nothing is imported. Files are filtered by their bytes
+(only a file that says it imports ``aiter`` is parsed); each is walked once by the
+binding engine (:mod:`._bindings`), which gives every call, reference and import
+that may reach AITER with each AITER binding that reaches it, its conditions and
+the non-AITER alternatives. One resolver per AITER tree then judges each site by
+Python's binding rules (:func:`._calls.judge`). A site with several AITER
+alternatives gives one entry per alternative; ``fallback``, ``guarded`` and code
+that never runs (``TYPE_CHECKING``, a constant test, a named test asked both ways)
+are reported and not counted. ``torch.ops.aiter.*`` is reported as not checkable.
 """
 
 from __future__ import annotations
@@ -41,7 +26,7 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from ._bindings import Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
-from ._calls import CallShape, judge, signature_text
+from ._calls import CallShape, call_verdict, signature_text
 from .errors import did_you_mean
 from ._distribution import Located
 from ._facts import package
@@ -271,6 +256,11 @@ def collect(files: Files) -> tuple[list[Site], dict[int, TryInfo], list[str]]:
         walk = _Sites(rel, parsed.source)
         try:
             walk.run(tree)
+            if walk.stale:  # a method read self.x before the method storing it was walked
+                seed = walk.classes_seed()
+                walk = _Sites(rel, parsed.source)
+                walk.seed = seed
+                walk.run(tree)
         except RecursionError:
             errors.append(f"{rel}: nested too deeply to walk")
             continue
@@ -312,25 +302,9 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
     if site.kind != "call":
         return Judged("ok", r.detail, defined_at=at)
     assert site.shape is not None
-    if r.kind not in _CALLABLE_KINDS:
-        if r.kind in ("module", "enum_member", "constant"):
-            return Judged("fails", f"{short} is {'a ' + r.kind.replace('_', ' ')}, which cannot be called ({r.detail})", defined_at=at)
-        return Judged("unknown", f"{r.detail}: how a call of it binds cannot be read", defined_at=at)
-    if r.parameters is None:
-        return Judged("unknown", f"{r.detail}: its signature cannot be read", defined_at=at)
-    shape = site.shape
-    if site.bound_self:  # a class attribute read through an instance
-        if r.kind != "function" or r.kernel is not None:
-            return Judged("unknown", f"{r.detail}: read through an instance, whether it receives self cannot be told", defined_at=at)
-        shape = replace(shape, args=shape.args + 1)
-    verdict = judge(short, r.parameters, shape)
-    sig = signature_text(short, r.parameters)
-    why = verdict.why if verdict.answer != "ok" else "binds"
-    if r.kernel is not None and verdict.answer == "fails" and verdict.unexpected:
-        return Judged("unknown", f"{why}; a Triton kernel launch takes launch options (num_warps, ...) as keywords too", sig, at)
-    if r.kernel == "tuned" and verdict.answer == "fails" and "missing" in verdict.why:
-        return Judged("unknown", f"{why}; its autotune or heuristics configs may give those", sig, at)
-    return Judged(verdict.answer, why, sig, at)
+    verdict = call_verdict(short, r, site.shape, through_instance=site.bound_self)
+    sig = signature_text(short, r.parameters) if r.parameters is not None and r.kind in _CALLABLE_KINDS else None
+    return Judged(verdict.answer, verdict.why if verdict.answer != "ok" else "binds", sig, at)
 
 
 @dataclass

@@ -354,3 +354,19 @@ def test_an_imported_function_takes_no_report(report: Any) -> None:
 def test_the_report_answers_for_any_dotted_name(report: Any) -> None:
     assert report.support("aiter.tuned_gemm.tgemm.mm") is capabilities.Support.SUPPORTED
     assert report.support("aiter.topk_sigmoid") is capabilities.Support.UNSUPPORTED
+
+
+def test_check_call_and_the_scan_give_one_verdict(report: Any, tree: Path, tmp_path: Path) -> None:
+    """A kernel launch's options and a call of an enum (QuantType(2) looks a member up) are
+    not TypeErrors: check_call warns and passes, and the scan says unknown, through one rule."""
+    from capabilities._scan import scan, trees
+
+    kernel = "aiter.ops.triton.quant.fused_fp8_quant._kernel"
+    for name, kwargs, args in ((kernel, ["num_warps"], 3), ("aiter.QuantType", [], 1)):
+        with pytest.warns(capabilities.UnverifiedFeatureWarning):
+            capabilities.check_call(name, kwargs, args=args, report=report)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "use.py").write_text(f"import aiter\nfrom {kernel.rsplit('.', 1)[0]} import _kernel\n_kernel[(1,)](1, 2, 3, num_warps=4)\naiter.QuantType(2)\n")
+    verdicts = {c["line"]: c["verdict"] for c in scan([code], trees([str(tree)]))["calls"] if c["kind"] == "call"}
+    assert verdicts == {3: "unknown", 4: "unknown"}

@@ -76,6 +76,11 @@ WRAPPERS = {
         def wrapper(hidden_states, w1, w2, topk_weight, topk_ids, *args, **kwargs):
             return other(hidden_states, w1, w2, topk_weight, topk_ids, *args, **kwargs)
         """, False),
+    "star_calls_another": ("""
+        @functools.wraps(fused_moe)
+        def wrapper(*args, **kwargs):
+            return other(*args, **kwargs)
+        """, False),
     "renamed_leading": ("""
         @functools.wraps(fused_moe)
         def wrapper(x, w1, w2, topk_weight, topk_ids, *args, **kwargs):

@@ -96,6 +96,17 @@ CASES: dict[str, tuple[str, int | None]] = {
         def main():
             return Layer().forward(1)
     """, 0),
+    "self_fn_read_before_it_is_stored": ("""
+        from aiter.ops.a import f
+        class Layer:
+            def forward(self, x):
+                fn = self.fn
+                return fn(x)  # CALL
+            def __init__(self):
+                self.fn = f
+        def main():
+            return Layer().forward(1)
+    """, 0),
     "class_attribute_through_self": ("""
         from aiter.ops.a import g
         class Layer:
