@@ -214,8 +214,11 @@ def test_which_binding_is_judged_and_when_is_said_in_every_format(tmp_path: Path
             "signature": "f(x)", "defined_at": "aiter/ops.py:1", "counts": True}  # fmt: skip
     result = {"calls": [site], "summary": {"files_read": 1, "files_parsed": 1, "sites": 1, "calls": 1, "errors": [],
               "trees": [{"tree": "t", "aiter": "amd-aiter 0.1.12", "ok": 0, "fails": 1, "fails_not_counted": 0, "unknown": 0}]}}  # fmt: skip
-    said = "aiter.f (as aiter.ops.f; when `_use_aiter_gfx95`; else torch.ops.sgl_kernel.f, not AITER, not judged)"
+    said = "aiter.f (when `_use_aiter_gfx95`; else torch.ops.sgl_kernel.f, not AITER, not judged)"
     assert said in scan_text(result)
+    other = site | {"binding": "aiter.f", "condition": "otherwise", "others": []}  # a second binding of the same site
+    both = {"calls": [site, other], "summary": result["summary"]}
+    assert "aiter.f (as aiter.ops.f; when `_use_aiter_gfx95`;" in scan_text(both)  # then which one is said
     (tmp_path / "m.py").write_text("import aiter\n\n    aiter.ops.f(1, 2)\n")
     sources = Sources([tmp_path])
     assert said in github(result, sources, "summary")
