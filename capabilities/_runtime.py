@@ -85,9 +85,10 @@ def _own(fn: Any) -> inspect.Signature | None:
 def signature_of(fn: Any, _depth: int = 0) -> tuple[Parameter, ...]:
     """Parameters of ``fn`` as a call binds them; raises what inspect raises, and ValueError
     where ``__wrapped__`` or ``__signature__`` claim a signature the function's own code
-    does not bind. A wrapper ``(p1..pn, *args, **kwargs)`` whose source passes every
-    argument on unchanged to one function (``_forward``) binds as that function does:
-    its own ``p1..pn``, then the function's parameters after its first n."""
+    does not bind. A wrapper ``(p1..pn, *args, **kwargs)`` (n may be 0) is taken only where
+    its source passes every argument on unchanged to the function it wraps (``_forward``):
+    it binds as that function does, its own ``p1..pn`` then the function's parameters after
+    its first n."""
     claimed = inspect.signature(fn)
     own = _own(fn)
     if own is None or _params(own) == _params(claimed):  # annotations do not bind

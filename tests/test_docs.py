@@ -266,3 +266,25 @@ def test_the_console_command_is_declared_and_answers() -> None:
     )  # fmt: skip
     assert done.returncode == 0 and done.stdout.startswith("usage: aiter-capabilities scan")
     assert callable(_cli.console)
+
+
+def test_the_runner_example_runs_on_a_cpu_as_its_own_error_says() -> None:
+    import torch
+
+    from runners import AiterUnavailableError
+
+    example = _block(ROOT / "docs" / "integration.md", "After:", "python")
+    experts, hidden, inter, tokens, topk = 4, 8, 16, 3, 2
+    given = {"w13": torch.randn(experts, 2 * inter, hidden), "w2": torch.randn(experts, hidden, inter),
+             "x": torch.randn(tokens, hidden), "ids": torch.randint(0, experts, (tokens, topk)),
+             "weights": torch.rand(tokens, topk), "torch": torch}  # fmt: skip
+    try:
+        exec(example, dict(given))
+    except AiterUnavailableError as exc:  # no AITER here: the error names the way to run it anyway
+        assert "MoeRunnerConfig(backend='reference')" in str(exc)
+    followed = example.replace('MoeRunnerConfig(activation="silu", no_combine=True)', 'MoeRunnerConfig(activation="silu", no_combine=True, backend="reference")')
+    assert followed != example
+    namespace = dict(given)
+    with pytest.warns(capabilities.IgnoredOptionWarning, match="moe_sorting_dispatch_policy"):  # named ignored, once
+        exec(followed, namespace)
+    assert tuple(namespace["out"].shape) == (tokens, topk, hidden)  # [M, topk, hidden], as the comment says
