@@ -13,10 +13,11 @@ install whose finder or ``direct_url.json`` points at the package; or a
 legacy ``setup.py develop`` install, whose ``.egg-link`` points at the folder
 that holds it. A ``top_level.txt`` alone proves nothing: it only makes a
 distribution a claimant. Metadata folders are listed, not parsed: a
-distribution's files are read only where a cheap byte test says they may
-concern ``aiter``, so an environment of hundreds of distributions costs little
-more than one of ten. Every failure to read is recorded as a problem, never
-raised.
+distribution's RECORD is read only where its name or its ``top_level.txt`` says
+it may concern ``aiter`` (or it has no ``top_level.txt`` and its folder holds
+the package), so a server image of hundreds of distributions costs little more
+than one of ten. A metadata folder reached twice (a linked site folder) is one
+distribution. Every failure to read is recorded as a problem, never raised.
 """
 
 from __future__ import annotations
@@ -298,6 +299,8 @@ class _Listing:
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         self._by_folder: dict[str, list[_Dist]] = {}
+        self.entries: dict[str, frozenset[str]] = {}  # each listed folder's names
+        self.hooks: set[str] = set()  # the listed folders holding an editable install's hook
 
     def in_folder(self, folder: str) -> list[_Dist]:
         if folder not in self._by_folder:
@@ -309,6 +312,9 @@ class _Listing:
             except (OSError, ValueError) as exc:
                 self.problems.append(f"listing {folder}: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
                 names = []
+            self.entries[folder] = frozenset(names)
+            if any(n.startswith("__editable__") for n in names):
+                self.hooks.add(folder)
             for name in names:
                 for suffix in (".dist-info", ".egg-info", ".egg-link"):
                     if name.endswith(suffix):
@@ -484,6 +490,37 @@ def _spots(location: Path) -> list[tuple[Path, str]]:
     return out
 
 
+def _may_concern(d: _Dist, names: set[str], listing: _Listing, problems: list[str]) -> bool:
+    """Whether ``d`` may install the package or point at it, told before its RECORD is parsed.
+
+    A server image holds hundreds of distributions whose RECORDs run to thousands of rows.
+    Read whole are only: a develop install's link (a line); a distribution named as AITER
+    is; one whose ``top_level.txt`` names the package. One without a ``top_level.txt``
+    (flit, hatchling, maturin write none) counts if it has a ``direct_url.json`` (every
+    editable install has one), and otherwise only if its folder holds an entry of the
+    package's name or an editable hook and one byte search of its RECORD finds that name
+    (a RECORD listing files its folder no longer holds claims nothing import could load)."""
+    if d.kind == "egg-link":
+        return True
+    if canonicalize_name(d.path.name.split("-", 1)[0]) in (AMD_DISTRIBUTION, MODULE):
+        return True
+    top = d.read("top_level.txt", problems)
+    if top is not None:
+        return not names.isdisjoint(top.decode("utf-8", "surrogateescape").split())
+    if d.kind == "egg-info":
+        return True
+    if _safe(problems, f"looking at {d.path / 'direct_url.json'}", (d.path / "direct_url.json").is_file, False):
+        return True
+    here = listing.entries.get(str(d.base), frozenset())
+    hooks = str(d.base) in listing.hooks
+    if here.isdisjoint(names) and here.isdisjoint(n + ".py" for n in names) and not hooks:
+        return False
+    record = d.read("RECORD", problems)
+    if record is None:
+        return False  # no files listed, no top_level.txt: it claims nothing
+    return any(n.encode("utf-8", "surrogateescape") in record for n in names) or (hooks and b"__editable__" in record)
+
+
 def _tie(
     location: Path, fused: Found, folders: Sequence[str], listing: _Listing, problems: list[str]
 ) -> tuple[_Dist | None, str, tuple[str, ...]]:
@@ -491,9 +528,17 @@ def _tie(
     real = _resolve(location)
     spots = _spots(location)
     bases = [str(b) for b, _ in spots]
+    names = {MODULE, *(rel for _, rel in spots)}
     owners: list[_Claim] = []
     claimants: list[tuple[_Dist, str]] = []
+    seen: set[Path] = set()
     for d in listing.every([*folders, *bases]):
+        if not _may_concern(d, names, listing, problems):
+            continue
+        same = _resolve(d.path)
+        if same in seen:
+            continue  # one metadata folder reached twice (a linked site folder): one distribution
+        seen.add(same)
         claim = _owner_by_files(d, spots, problems) or _owner_by_pointer(d, real, problems)
         if claim is not None and claim.dist.named(problems):
             owners.append(claim)

@@ -101,15 +101,18 @@ def _arch_facts(arch_dir: Path, problems: list[str]) -> ArchFacts:
     families: dict[str, list[int]] = {}
     kinds: Counter[tuple[str, str, str, str, str, str]] = Counter()
     unparsed: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(arch_dir, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
+    top = os.fspath(arch_dir)
+    # Folder names as strings, not Path objects: an arch holds thousands of kernel files.
+    for dirpath, dirnames, filenames in os.walk(top, onerror=lambda e: problems.append(f"{e.filename}: {e.strerror}")):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        rel = Path(dirpath).relative_to(arch_dir)
-        family = rel.parts[0] if rel.parts else "(top level)"
+        rel = os.path.relpath(dirpath, top)
+        family = rel.split(os.sep, 1)[0] if rel != os.curdir else "(top level)"
         counts = families.setdefault(family, [0, 0])
+        fmoe_family = family.startswith("fmoe")
         for name in filenames:
             if name.endswith(".co"):
                 counts[0] += 1
-                if not (family.startswith("fmoe") or name.startswith("fmoe")):
+                if not (fmoe_family or name.startswith("fmoe")):
                     continue
                 parsed = parse_kernel_name(name)
                 if parsed is not None:
@@ -117,10 +120,12 @@ def _arch_facts(arch_dir: Path, problems: list[str]) -> ArchFacts:
                 else:
                     unparsed.append(name)
             elif name.endswith(".csv"):
+                path = os.path.join(dirpath, name)
                 try:
-                    lines = (Path(dirpath) / name).read_bytes().decode("utf-8", "replace").splitlines()
+                    with open(path, "rb") as f:
+                        lines = f.read().decode("utf-8", "replace").splitlines()
                 except OSError as exc:
-                    problems.append(f"{Path(dirpath) / name}: {type(exc).__name__}: {exc.strerror or exc}")
+                    problems.append(f"{path}: {type(exc).__name__}: {exc.strerror or exc}")
                     continue
                 counts[1] += max(0, sum(1 for line in lines if line.strip()) - 1)  # less the header
     return ArchFacts(

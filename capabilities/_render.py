@@ -13,7 +13,8 @@ from ._entry_catalog import ENTRY_POINTS
 from .model import AiterStatus, Feature, Support
 from ._report import CapabilityReport
 from ._sarif import counts as counted
-from ._sarif import context, per_tree
+from ._sarif import context, per_tree, site
+from ._sarif import several as shared_sites
 
 _MORE = "-v for every feature, parameter and entry point; --json for machines; --require NAME[,NAME] to gate"
 _MORE_ABSENT = "-v for the environment (no feature to list without AITER); --json for machines; --aiter-path DIR for a tree"
@@ -310,6 +311,7 @@ def scan_text(result: dict[str, Any], *, verbose: bool = False, quiet: bool = Fa
         return ""
     lines: list[str] = []
     by_file: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    shared = shared_sites(result)
     for c in calls:
         rank = min(_rank(per_tree(c, i)) for i in range(len(trees)))
         if verbose or rank < 2:
@@ -321,7 +323,7 @@ def scan_text(result: dict[str, Any], *, verbose: bool = False, quiet: bool = Fa
         for file in sorted(by_file, key=lambda f: (min(r for r, _ in by_file[f]), f)):
             lines.append(file)
             for _, c in sorted(by_file[file], key=lambda rc: (rc[0], rc[1]["line"], rc[1]["col"])):
-                lines += _site_lines(c, len(trees))
+                lines += _site_lines(c, len(trees), site(c) in shared)
             lines.append("")
         lines += [_fit(f"error: {e}") for e in summary["errors"]]
     parts = [f"{summary['files_read']} files read, {summary['files_parsed']} parsed, {plural(summary['sites'], 'AITER site')} ({plural(summary['calls'], 'call')})"]
@@ -339,10 +341,10 @@ def scan_text(result: dict[str, Any], *, verbose: bool = False, quiet: bool = Fa
     return "\n".join(lines + [_fit("; ".join(parts) + ": " + tallies[0])]) + "\n"
 
 
-def _site_lines(c: dict[str, Any], n: int) -> list[str]:
+def _site_lines(c: dict[str, Any], n: int, several: bool) -> list[str]:
     entries = [per_tree(c, i) for i in range(n)]
     label = " | ".join(f"{e['verdict']:<7}" for e in entries)
-    head = f"  {c['line']:>5}:{c['col'] + 1:<3} {label}  {c['kind']:<9} {c['target']}{context(c)}"
+    head = f"  {c['line']:>5}:{c['col'] + 1:<3} {label}  {c['kind']:<9} {c['target']}{context(c, several)}"
     reasons = list(dict.fromkeys(r for r in map(_reason, entries) if r))
     if len(reasons) <= 1:
         return [_fit(head + (f": {reasons[0]}" if reasons else ""))]

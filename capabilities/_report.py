@@ -205,7 +205,10 @@ def report_for(
     wrapper of your own), so that the same checks apply to them.
     """
     # Which parameters its body reads comes from its own def, where its source can be read.
-    reading = SignatureReading(parameters=_static.usage_of(fn, _runtime.signature_of(fn)), error=None)
+    try:
+        reading = SignatureReading(parameters=_static.usage_of(fn, _runtime.signature_of(fn)), error=None)
+    except (TypeError, ValueError) as exc:  # no signature, or one its own code does not bind: every answer unknown
+        reading = SignatureReading(parameters=None, error=f"inspect.signature({getattr(fn, '__qualname__', fn)!s}): {exc}")
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     origin = getattr(module, "__file__", None)
     facts = _facts.Facts(

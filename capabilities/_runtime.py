@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._forward import forwarded_to
 from .model import Parameter, ParameterKind, SignatureReading
 from ._source import Found
 
@@ -34,6 +35,7 @@ _KINDS = {
     inspect.Parameter.KEYWORD_ONLY: ParameterKind.KEYWORD_ONLY,
     inspect.Parameter.VAR_KEYWORD: ParameterKind.VAR_KEYWORD,
 }
+_POSITIONAL = (ParameterKind.POSITIONAL_ONLY, ParameterKind.POSITIONAL_OR_KEYWORD)
 _ENUM_NAMES = ("ActivationType", "QuantType")
 _PROJECT = str(Path(__file__).resolve().parent.parent)
 
@@ -80,20 +82,31 @@ def _own(fn: Any) -> inspect.Signature | None:
     return inspect.signature(bare)
 
 
-def signature_of(fn: Any) -> tuple[Parameter, ...]:
+def signature_of(fn: Any, _depth: int = 0) -> tuple[Parameter, ...]:
     """Parameters of ``fn`` as a call binds them; raises what inspect raises, and ValueError
     where ``__wrapped__`` or ``__signature__`` claim a signature the function's own code
-    does not bind (a wrapper taking ``*args, **kwargs`` passes its call on, and is trusted)."""
+    does not bind. A wrapper ``(p1..pn, *args, **kwargs)`` (n may be 0) is taken only where
+    its source passes every argument on unchanged to the function it wraps (``_forward``):
+    it binds as that function does, its own ``p1..pn`` then the function's parameters after
+    its first n."""
     claimed = inspect.signature(fn)
     own = _own(fn)
     if own is None or _params(own) == _params(claimed):  # annotations do not bind
         return _params(claimed)
-    kinds = {p.kind for p in own.parameters.values()}
-    if kinds == {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
-        return _params(claimed)  # the functools.wraps pattern: (*args, **kwargs) passed on
+    through = forwarded_to(fn) if _depth < 8 else None
+    if through is not None:
+        target, n = through
+        wrapped = getattr(fn, "__wrapped__", target)
+        if wrapped is target:
+            inner = signature_of(target, _depth + 1)
+            lead = _params(own)[:n]
+            if len(inner) >= n and all(
+                p.name == q.name and p.kind in _POSITIONAL for p, q in zip(inner[:n], lead)
+            ):  # the leading names bind the same parameters, by position or by name
+                return lead + inner[n:]
     raise ValueError(
-        f"its __wrapped__ or __signature__ claims {claimed}, but its own code binds {own}: "
-        "which one a call meets cannot be trusted"
+        f"its __wrapped__ or __signature__ claims {claimed}, but its own code binds {own}, and its source "
+        "does not show that it passes every argument on unchanged: which one a call meets cannot be trusted"
     )
 
 

@@ -41,6 +41,7 @@ class Finding:
     counts: bool  # fails the scan
     signature: str | None
     defined_at: str | None
+    several: bool = False  # the site has an entry per binding: say which one this is
 
     @property
     def level(self) -> str:
@@ -54,7 +55,7 @@ class Finding:
 
     def message(self) -> str:
         c = self.call
-        text = f"{c['target']}{context(c)}: {self.why}"
+        text = f"{c['target']}{context(c, self.several)}: {self.why}"
         if self.verdict == "fails" and self.signature:
             text += f"; it is {self.signature}" + (f" ({self.defined_at})" if self.defined_at else "")
         if not self.counts and self.verdict == "fails":
@@ -62,10 +63,11 @@ class Finding:
         return text
 
 
-def context(call: dict[str, Any]) -> str:
-    """Which binding of the name is judged and when it is the one that runs, where the scan says."""
+def context(call: dict[str, Any], binding: bool = True) -> str:
+    """When the judged binding is the one that runs and what else the name may be, where the
+    scan says; with ``binding``, which binding of the name is judged."""
     parts = []
-    if call.get("binding") and call["binding"] != call["target"]:
+    if binding and call.get("binding") and call["binding"] != call["target"]:
         parts.append(f"as {call['binding']}")
     if call.get("condition"):
         parts.append(str(call["condition"]))
@@ -87,11 +89,26 @@ def counts(entry: dict[str, Any]) -> bool:
 
 def findings(result: dict[str, Any]) -> Iterator[Finding]:
     """Every non-``ok`` verdict, tree by tree, in the scan's order."""
+    shared = several(result)
     for i in range(len(result["summary"]["trees"])):
         for c in result["calls"]:
             e = per_tree(c, i)
             if e["verdict"] != "ok":
-                yield Finding(c, i, e["verdict"], e["why"], counts(e), e.get("signature"), e.get("defined_at"))
+                yield Finding(c, i, e["verdict"], e["why"], counts(e), e.get("signature"), e.get("defined_at"), site(c) in shared)
+
+
+def site(call: dict[str, Any]) -> tuple[str, int, int, str]:
+    return call["file"], call["line"], call["col"], call["kind"]
+
+
+def several(result: dict[str, Any]) -> set[tuple[str, int, int, str]]:
+    """The sites with more than one entry (one per binding the name may have there)."""
+    seen: set[tuple[str, int, int, str]] = set()
+    twice: set[tuple[str, int, int, str]] = set()
+    for c in result["calls"]:
+        key = site(c)
+        (twice if key in seen else seen).add(key)
+    return twice
 
 
 class Sources:
@@ -137,7 +154,7 @@ def fingerprints(result: dict[str, Any], sources: Sources) -> dict[int, str]:
     seen: dict[tuple[str, str, str, str, str], int] = {}
     out: dict[int, str] = {}
     for c in result["calls"]:
-        binding = re.sub(r" \(line \d+\)", "", c.get("binding") or "")  # a binding names its line: moving lines keeps the print
+        binding = re.sub(r"\bline \d+", "line", c.get("binding") or "")  # where it is bound moves with the lines
         key = (c["file"], c["kind"], c["target"], binding, sources.text(c))
         n = seen[key] = seen.get(key, -1) + 1
         out[id(c)] = hashlib.sha256("\0".join((*key, str(n))).encode("utf-8", "surrogatepass")).hexdigest()[:32]

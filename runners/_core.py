@@ -71,10 +71,12 @@ class AiterRunnerCore:
         self.config = config
         self._kernel: Kernel = kernel
         self._base = config_kwargs(kernel, config)
-        # The last (quant info, plan) that run() used for a quant info's own quant type.
-        self._last: tuple[object, Plan] = (_NOTHING, cast(Plan, None))
-        # The last own-quant-type quant info's options, its kwargs' keys and values, by identity.
-        self._seen: tuple[tuple[Any, ...], tuple[str, ...] | None, tuple[Any, ...]] | None = None
+        # The last (quant info, plan, and the plan's function, weights and kwargs) that run() used
+        # for a quant info's own quant type: the call path reads them without a lookup.
+        self._last: tuple[object, Plan, Any, Any, Any, Mapping[str, Any]] = (_NOTHING, cast(Plan, None), None, None, None, {})
+        # The last validated own-quant-type quant info's options, its kwargs' keys and values (by
+        # identity), and the plan they gave: one tuple, so a thread never pairs one with another's.
+        self._seen: tuple[tuple[Any, ...], tuple[str, ...] | None, tuple[Any, ...], Plan] | None = None
         # Per-call options the kernel takes without a word; the others go through gate_per_call.
         self._per_call_ok = frozenset(n for _, n in PER_CALL if kernel.report.support(n) is Support.SUPPORTED)
         self._token = object()  # this runner, in a quant info's plans (not the runner: no cycle)
@@ -133,7 +135,7 @@ class AiterRunnerCore:
         # The hot path: no report, no introspection; every tensor attribute read costs
         # ~70-130 ns on CPU, so only the required checks read any. A try costs nothing
         # until it catches.
-        last, plan = self._last
+        last, plan, fn, w1, w2, kwargs = self._last
         try:
             qt = runner_input.quant_type
             hs = runner_input.hidden_states
@@ -147,23 +149,24 @@ class AiterRunnerCore:
             ) from None
         if quant_info is not last or (qt is not None and qt is not quant_info.quant_type):
             plan = self._plan_for(quant_info, qt)
+            fn, w1, w2, kwargs = plan.fn, plan.w1, plan.w2, plan.kwargs
         try:
             hshape = hs.shape
             ishape = ids.shape
+            m = hshape[0]
             if (
-                ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or hshape[0] != ishape[0]
+                ids.dtype is not _INT32 or len(hshape) != 2 or len(ishape) != 2 or m != ishape[0]
                 or not isinstance(hs, Tensor) or not isinstance(ids, Tensor) or not isinstance(tw, Tensor)
             ):  # fmt: skip
                 raise _input_error(hs, ids, tw)
-        except (AttributeError, TypeError):  # not tensors at all (len() of a shape that is not one)
+        except (AttributeError, TypeError, IndexError):  # not tensors at all, or of rank 0
             raise _input_error(hs, ids, tw) from None
-        kwargs = plan.kwargs
         if per_call:
             kwargs = self._per_call(plan, runner_input)
-        if not hshape[0]:  # no kernel for no tokens; keep the rank no_combine promises
+        if not m:  # no kernel for no tokens; keep the rank no_combine promises
             shape = (0, ishape[1], hshape[1]) if plan.no_combine else (0, hshape[1])
             return AiterRunnerOutput(hs.new_empty(shape, dtype=runner_input.output_dtype or hs.dtype))
-        return AiterRunnerOutput(plan.fn(hs, plan.w1, plan.w2, tw, ids, **kwargs))
+        return AiterRunnerOutput(fn(hs, w1, w2, tw, ids, **kwargs))
 
     def _plan_for(self, quant_info: AiterMoeQuantInfo, qt: AiterQuantType | None) -> Plan:
         """The plan for a quant info other than the last one run (or for another quant type).
@@ -174,19 +177,20 @@ class AiterRunnerCore:
         those same objects), found by identity alone: no hashing, no tensor read."""
         own = qt is None or qt is getattr(quant_info, "quant_type", None)
         if own and type(quant_info) is AiterMoeQuantInfo:
-            seen = self._seen
+            seen = self._seen  # read once: the options and the plan they gave stay together across threads
             if seen is not None and all(map(is_, _OPTIONS(quant_info), seen[0])):
                 kw = quant_info.fused_moe_kwargs
                 keys = seen[1]
                 if kw is None if keys is None else (kw is not None and tuple(kw) == keys and all(map(is_, kw.values(), seen[2]))):
-                    plan = self._last[1]
-                    self._last = (quant_info, plan)
+                    plan = seen[3]
+                    self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
                     return plan
         plan = self.plan(quant_info, qt)
         if own:
-            self._last = (quant_info, plan)
+            self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
             kw = quant_info.fused_moe_kwargs
-            self._seen = (_OPTIONS(quant_info), None, ()) if kw is None else (_OPTIONS(quant_info), tuple(kw), tuple(kw.values()))
+            options = _OPTIONS(quant_info)
+            self._seen = (options, None, (), plan) if kw is None else (options, tuple(kw), tuple(kw.values()), plan)
         return plan
 
     def _per_call(self, plan: Plan, runner_input: AiterRunnerInput) -> dict[str, Any]:

@@ -98,3 +98,55 @@ def test_probing_never_imports_aiter(fake_aiter: Any) -> None:
     report = capabilities.probe()
     assert report.aiter.status is AiterStatus.AVAILABLE
     assert "aiter" not in sys.modules
+
+
+# --- a server-sized image: RECORDs read only where they may concern aiter ----------------------
+
+
+def _other(site: Path, name: str, *, top: str | None, files: list[str]) -> Path:
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if top is not None:
+        (info / "top_level.txt").write_text(top + "\n")
+    (info / "RECORD").write_text("".join(f"{f},,\n" for f in files))
+    return info
+
+
+def test_records_that_cannot_concern_aiter_are_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from capabilities import _distribution
+    from capabilities.testing import write_fake_aiter
+
+    fake = write_fake_aiter(tmp_path / "site")
+    for i in range(20):  # named in top_level.txt, and without one (flit, hatchling): neither names aiter
+        _other(fake.root, f"other{i}", top=f"other{i}" if i % 2 else None, files=[f"other{i}/__init__.py"])
+    # Without top_level.txt, its RECORD is the only word on what it installs: this one installs aiter too.
+    _other(fake.root, "vendored", top=None, files=["aiter/extra.py", "vendored/__init__.py"])
+    read: list[str] = []
+    real = _distribution._Dist.read
+
+    def counting(self: Any, name: str, problems: list[str]) -> bytes | None:
+        if name == "RECORD" and name not in self._files:
+            read.append(self.path.name.split("-")[0])
+        return real(self, name, problems)
+
+    monkeypatch.setattr(_distribution._Dist, "read", counting)
+    found = _distribution.locate([str(fake.root)])
+    assert sorted(read) == ["amd_aiter", "other0", "other10", "other12", "other14", "other16", "other18", "other2",
+                            "other4", "other6", "other8", "vendored"]  # fmt: skip
+    # The answer every RECORD read would give: two RECORDs list files under aiter/, one of them its fused_moe.
+    assert (found.distribution, found.version) == ("amd-aiter", "0.1.20")
+    assert [c.split(" ")[0] for c in found.conflicts] == ["vendored"]
+
+
+def test_a_metadata_folder_reached_twice_is_one_distribution(tmp_path: Path) -> None:
+    from capabilities._distribution import locate
+    from capabilities.testing import write_fake_aiter
+
+    fake = write_fake_aiter(tmp_path / "real")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for entry in fake.root.iterdir():  # a site folder of links to another: the same install
+        (linked / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    found = locate([str(linked)])
+    assert (found.distribution, found.conflicts) == ("amd-aiter", ())

@@ -553,3 +553,35 @@ def test_a_fresh_quant_info_of_the_same_objects_takes_the_last_plan_by_identity(
     assert [(c["splitk"], c["moe_sorting_dispatch_policy"]) for c in calls[:6]] == [(1, 0)] * 4 + [(0, 1)] * 2
     assert calls[6]["bias1"] is bias and calls[7]["bias1"] is not bias and calls[0]["bias1"] is None
     assert all(c["w1"] is base.w13_weight for c in calls)
+
+
+def test_threads_with_their_own_quant_infos_each_get_their_own_weights(fake_aiter: Any) -> None:
+    """Two layers' fresh quant infos from two threads: a plan found by identity is never
+    another layer's (the options and the plan they gave are kept as one)."""
+    import sys
+    import threading
+
+    fake_aiter(params=LATEST, body="return hidden_states.new_full(hidden_states.shape, float(w1.flatten()[0]))")
+    runner = AiterRunnerCore(MoeRunnerConfig())
+    layers = [(torch.full((E, 2 * INTER, H), float(i)), torch.zeros(E, H, INTER)) for i in (1, 2)]
+    wrong: list[tuple[int, float]] = []
+    ri = _input(2)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+
+        def work(i: int) -> None:
+            w1, w2 = layers[i]
+            for _ in range(3000):
+                got = float(runner.run(ri, AiterMoeQuantInfo(w13_weight=w1, w2_weight=w2)).hidden_states[0, 0])
+                if got != float(i + 1):
+                    wrong.append((i, got))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []

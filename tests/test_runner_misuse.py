@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from capabilities import UsageError
-from runners import AiterMoeQuantInfo, AiterRunnerCore, AiterRunnerInput, InvalidInputError, MoeRunnerConfig
+from runners import AiterMoeQuantInfo, AiterRunnerCore, AiterRunnerInput, InvalidConfigError, InvalidInputError, MoeRunnerConfig
 from tests.test_runner import BODY_NC, WITH_NO_COMBINE, _calls, _input, _quant_info
 
 
@@ -74,9 +74,10 @@ def _cases(optional: bool, with_numpy: bool) -> dict[str, Callable[[torch.Tensor
     return cases
 
 
-@pytest.mark.parametrize("fields", [[f] for f in QI_TENSORS] + [pytest.param(QI_TENSORS, id="numpy")])
-def test_a_quant_info_field_that_is_not_a_tensor_is_named_at_plan_time(fake_aiter: Any, fields: list[str]) -> None:
-    with_numpy = len(fields) > 1  # numpy arrays, in every field at once
+# Each test sweeps every field over every path (one fake build, four runners, for all of them).
+@pytest.mark.parametrize("with_numpy", [False, True], ids=["", "numpy"])
+def test_a_quant_info_field_that_is_not_a_tensor_is_named_at_plan_time(fake_aiter: Any, with_numpy: bool) -> None:
+    fields = QI_TENSORS
     if with_numpy:
         pytest.importorskip("numpy")
     runners = _runners(fake_aiter)
@@ -99,9 +100,9 @@ E_ = 6  # experts in tests.test_runner's weights
 RI_TENSORS = ["hidden_states", "topk_ids", "topk_weights", "a1_scale", "num_local_tokens"]
 
 
-@pytest.mark.parametrize("fields", [[f] for f in RI_TENSORS] + [pytest.param(RI_TENSORS, id="numpy")])
-def test_a_runner_input_field_that_is_not_a_tensor_is_named_per_call(fake_aiter: Any, fields: list[str]) -> None:
-    with_numpy = len(fields) > 1
+@pytest.mark.parametrize("with_numpy", [False, True], ids=["", "numpy"])
+def test_a_runner_input_field_that_is_not_a_tensor_is_named_per_call(fake_aiter: Any, with_numpy: bool) -> None:
+    fields = RI_TENSORS
     if with_numpy:
         pytest.importorskip("numpy")
     runners = _runners(fake_aiter)
@@ -178,3 +179,29 @@ def test_a_fresh_quant_info_with_a_bad_field_is_caught_after_a_good_one(fake_ait
         with pytest.raises(InvalidInputError, match="w2_weight must be a torch.Tensor, not None"):
             runner.run(_input(), bad)
         assert _calls() == [], path
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: AiterRunnerCore(None), UsageError, "config must be a MoeRunnerConfig, not NoneType"),  # type: ignore[arg-type]
+        (lambda: AiterRunnerCore({"no_combine": True}), UsageError, "config must be a MoeRunnerConfig, not dict"),  # type: ignore[arg-type]
+        (lambda: AiterRunnerCore(MoeRunnerConfig(), report="x"), UsageError, "report= must be a CapabilityReport"),  # type: ignore[arg-type]
+        (lambda: MoeRunnerConfig(activation=None), InvalidConfigError, "MoeRunnerConfig.activation must be the name"),  # type: ignore[arg-type]
+        (lambda: MoeRunnerConfig(no_combine="yes"), InvalidConfigError, "MoeRunnerConfig.no_combine must be a bool, not str"),  # type: ignore[arg-type]
+        (lambda: MoeRunnerConfig(fallback=None), InvalidConfigError, "MoeRunnerConfig.fallback must be one of 'emulate', 'refuse', not None"),  # type: ignore[arg-type]
+        (lambda: MoeRunnerConfig(backend=torch.float32), InvalidConfigError, "MoeRunnerConfig.backend must be one of"),  # type: ignore[arg-type]
+        (lambda: AiterMoeQuantInfo(torch.zeros(1), torch.zeros(1), fused_moe_kwargs=[("splitk", 1)]), InvalidInputError,  # type: ignore[arg-type]
+         "AiterMoeQuantInfo.fused_moe_kwargs must be a mapping of keyword arguments, not list"),
+        (lambda: AiterMoeQuantInfo(torch.zeros(1), torch.zeros(1), quant_type="fp8"), InvalidInputError,  # type: ignore[arg-type]
+         "AiterMoeQuantInfo.quant_type must be one of AiterQuantType.NONE, .*, not 'fp8'"),
+        (lambda: AiterMoeQuantInfo(torch.zeros(1), torch.zeros(1), quant_type=None), InvalidInputError,  # type: ignore[arg-type]
+         "AiterMoeQuantInfo.quant_type must be one of .*, not None"),
+    ],
+    ids=["core-none", "core-dict", "core-report-str", "activation-none", "no-combine-str", "fallback-none", "backend-dtype",
+         "kwargs-list", "quant-type-str", "quant-type-none"],
+)
+def test_the_constructors_name_a_wrong_type(fake_aiter: Any, make: Callable[[], Any], error: type[Exception], message: str) -> None:
+    fake_aiter(params=WITH_NO_COMBINE, body=BODY_NC)  # a build to check against, for the runner's own
+    with pytest.raises(error, match=message):
+        make()
