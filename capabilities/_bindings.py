@@ -34,7 +34,6 @@ _GLOBAL = re.compile(r"\bglobal\b")
 _TRY_KEYS = itertools.count(1)
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _TRY: tuple[type, ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 # The first argument of these is examined, not called: a test that asks AITER about itself.
 _SELF_TESTS = frozenset({"hasattr", "signature", "getfullargspec", "getargspec", "getattr", "find_spec", "version"})
@@ -534,8 +533,6 @@ class Walk:
                     self._foreign()
                     name = alias.asname or alias.name.split(".")[0]
                     self.bind(scope, name, self._other(f"import {alias.name} (line {line})", line))
-                    if name == "importlib" or alias.name == "importlib" or alias.name == "functools":
-                        pass
             return
         if isinstance(stmt, ast.ImportFrom):
             source = stmt.module or ""
@@ -659,8 +656,6 @@ class Walk:
                 fake.end_lineno, fake.end_col_offset = dec.end_lineno, dec.end_col_offset
                 self.on_call(fake, callee, scope, launch=False, through_instance=False)
             values = self._other(Lazy(f"a def at line {stmt.lineno} decorated with {{}}", dec), stmt.lineno)
-        if stmt.decorator_list and len(stmt.decorator_list) and values[0] is not own:
-            pass
         self.bind(scope, stmt.name, values if stmt.decorator_list else (own,))
 
     def _foreign(self) -> None:
@@ -990,9 +985,6 @@ class Walk:
         if record:
             if any(v.ref is not None for v in callee):
                 self.on_call(call, callee, scope, launch=launch, through_instance=through_instance)
-            elif names is None or len(names) > 1:
-                if not isinstance(func, ast.Name) and names is not None:
-                    pass
             for arg in call.args:
                 self.expr(arg.value if isinstance(arg, ast.Starred) else arg, scope)
             for kw in call.keywords:

@@ -45,7 +45,6 @@ _IMPORTS_AITER = re.compile(
     rb"|\bimport[ \t]*\([^)]*\baiter\b|\bimport_module\([ \t]*[\"']aiter\b"
 )
 _FROM = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n]*)")
-_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _CALLABLE_KINDS = frozenset({"function", "class"})
 
 
@@ -132,10 +131,8 @@ class _Sites(Walk):
             if v.ref is None:
                 continue
             shape = base
-            if v.pre_args or v.pre_keywords:  # functools.partial: its arguments come first
-                repeated = tuple(k for k in base.keywords if k in v.pre_keywords)  # a call's keyword overrides the partial's
+            if v.pre_args or v.pre_keywords:  # functools.partial: its arguments come first (a call's keyword overrides the partial's)
                 shape = replace(base, args=base.args + v.pre_args, keywords=tuple(dict.fromkeys((*v.pre_keywords, *base.keywords))))
-                del repeated
             self.sites.append(self._site(
                 call, "call", v.ref, shape=shape, launch=launch, conds=join(self.conds, v.conds), binding=str(v.label),
                 others=others, guard_import=v.guard_import, bound_self=v.bound_self, star=v.star,
