@@ -354,6 +354,10 @@ class Walk:
 
     # --- the walk -------------------------------------------------------------------------
 
+    def words(self) -> set[str]:
+        """The names that hold AITER somewhere in this module (bound, or stored on self)."""
+        return set(self._words)
+
     def exports(self) -> dict[str, tuple[Binding, ...]]:
         """The module's names that may hold AITER once it has run: what another module gets
         from ``from this import name``."""

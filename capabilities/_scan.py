@@ -25,14 +25,14 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from ._bindings import Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
+from ._bindings import TOP, Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
 from ._calls import CallShape, call_verdict, signature_text
 from .errors import did_you_mean
 from ._distribution import Located
 from ._facts import package
 from .model import INSTALL
 from ._resolve import Resolver
-from ._source import Parsed
+from ._source import PARSE_ERRORS, Parsed, Words
 
 Verdict = Literal["ok", "fails", "unknown"]
 SiteKind = Literal["call", "reference", "import", "torch.ops"]
@@ -44,6 +44,7 @@ _IMPORTS_AITER = re.compile(
     rb"(?m)(?:^|(?<=\r))[ \t]*(?:from[ \t]+aiter(?:[ \t.\r]|$)|import[ \t][^\r\n#]*\baiter\b)|torch\.ops\.aiter\b"
     rb"|\bimport[ \t]*\([^)]*\baiter\b|\bimport_module\([ \t]*[\"']aiter\b"
 )
+_AITER_STAR = re.compile(r"\bfrom[ \t]+aiter[\w.]*[ \t]+import[ \t(]*\*")
 _FROM = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n]*)")
 _CALLABLE_KINDS = frozenset({"function", "class"})
 
@@ -291,27 +292,39 @@ class _Exports:
 
 
 class _Parsed:
-    def __init__(self, rel: str, source: str, tree: ast.Module) -> None:
-        self.rel, self.source, self.tree = rel, source, tree
+    def __init__(self, rel: str, parsed: Parsed) -> None:
+        self.rel, self.parsed, self.source = rel, parsed, parsed.source
 
 
 def _walk(p: _Parsed, exports: _Exports | None) -> _Sites:
-    walk = _Sites(p.rel, p.source, exports)
-    walk.run(p.tree)
-    if walk.stale:  # a method read self.x before the method storing it was walked
-        seed = walk.classes_seed()
+    """Walk the top-level statements that can matter: those that name ``aiter``, a name some
+    statement binds to AITER, a re-exported name or a star import; the walk finds names bound
+    to AITER, so the choice grows until no new name comes (a class keeps only the members that
+    name one). Any other statement binds none of those names and holds no site. Raises what
+    ``Parsed.statements`` raises where the module does not parse."""
+    words = {TOP, *(n for names in (exports.by_module.values() if exports else ()) for n in names)}
+    everything = _AITER_STAR.search(p.source) is not None  # any name may be AITER's there: read it all
+    while True:
+        body = p.parsed.statements() if everything else p.parsed.statements(Words(*sorted(words), stars=True), members=True)
+        tree = ast.Module(body=body, type_ignores=[])
         walk = _Sites(p.rel, p.source, exports)
-        walk.seed = seed
-        walk.run(p.tree)
-    return walk
+        walk.run(tree)
+        if walk.stale:  # a method read self.x before the method storing it was walked
+            seed = walk.classes_seed()
+            walk = _Sites(p.rel, p.source, exports)
+            walk.seed = seed
+            walk.run(tree)
+        found = walk.words()
+        if found <= words:
+            return walk
+        words |= found
 
 
 def _parse(path: Path, rel: str, data: bytes, errors: list[str]) -> _Parsed | None:
     try:
-        parsed = Parsed(rel, path, rel, importlib.util.decode_source(data))
-        return _Parsed(rel, parsed.source, parsed.tree)
+        return _Parsed(rel, Parsed(rel, path, rel, importlib.util.decode_source(data)))
     except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
-        errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
+        errors.append(f"{rel}: cannot be read: {type(exc).__name__}: {exc}")
         return None
 
 
@@ -335,6 +348,8 @@ def collect(files: Files) -> tuple[list[Site], dict[int, TryInfo], list[str]]:
                 walks[rel] = _walk(p, exports)
             except RecursionError:
                 errors.append(f"{rel}: nested too deeply to walk")
+            except PARSE_ERRORS as exc:
+                errors.append(f"{rel}: cannot be parsed: {type(exc).__name__}: {exc}")
         found = {_module_of(rel): bound for rel, w in walks.items() if (bound := w.exports())}
         if found.keys() == exports.by_module.keys() and all(found[k].keys() == exports.by_module[k].keys() for k in found):
             break
