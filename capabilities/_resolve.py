@@ -235,11 +235,11 @@ _TOP_BINDING = re.compile(r"(?m)^(?:(\w+)\s*(?::[^=\n]*)?=[^=]|(?:from\s+\S+\s+)
 # Tokens without which a module cannot rewrite its own names at run time (a cheap test first).
 _REBIND_TOKENS = (
     "globals(", "vars(", "locals(", "exec(", "eval(", "setattr(", "sys.modules", "global", "__code__",
-    "__globals__", "__signature__", "__wrapped__", "__defaults__", "__kwdefaults__", "modules[", "import_module(",
+    "__globals__", "__signature__", "__wrapped__", "__defaults__", "__kwdefaults__", "modules[__name__", "import_module(__name__",
 )  # fmt: skip
 # Where those can rebind a name (words, not text in a comment that mentions global memory).
 _REBIND_TEXT = re.compile(
-    r"\b(?:globals|vars|locals|exec|eval|setattr|import_module)\s*\(|\bsys\.modules\b|\bmodules\s*\[|^[ \t]*global[ \t]+\w"
+    r"\b(?:globals|vars|locals|exec|eval|setattr)\s*\(|\bimport_module\s*\(\s*__name__|\bsys\.modules\b|\bmodules\s*\[\s*__name__|^[ \t]*global[ \t]+\w"
     r"|\.\s*__(?:code|globals|signature|wrapped|defaults|kwdefaults)__\b",
     re.M,
 )
