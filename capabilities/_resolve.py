@@ -1265,6 +1265,13 @@ class Resolver:
         root = self.tree.find(TOP)
         if root.kind == "missing":
             return Resolution("missing", None, None, None, (), None, "there is no aiter package")
+        # A dotted name means what `from <all but the last part> import <last>` gives: the longest
+        # leading part that is a module is found as import finds it (its file, whatever attributes
+        # its package's __init__ may set, a star import from an absent module included).
+        for i in range(len(parts) - 1, 1, -1):
+            module = ".".join(parts[:i])
+            if self.tree.find(module).kind != "missing":
+                return self.resolve_in(module, parts[i:])
         step: Step = Target("module", TOP, TOP)
         for part in parts[1:]:
             assert isinstance(step, Target)
