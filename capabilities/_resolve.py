@@ -435,8 +435,10 @@ def _globals_use(out: _Dynamic, call: ast.Call, parent: ast.AST | None, parents:
 
 def _compat_map(parsed: Parsed) -> dict[str, str]:
     """A backward-compatibility map: a module-level dict literal of old -> new submodule names,
-    in a module that serves it (a module ``__getattr__`` or a ``sys.meta_path`` finder)."""
-    if "__getattr__" not in parsed.source and "meta_path" not in parsed.source:
+    in a module that serves it to the import system (a ``sys.meta_path`` finder). A dict read by a
+    module ``__getattr__`` alone is no such map: that hook may return anything (a lazy package's
+    ``getattr(import_module(sub), name)`` returns a class), so its names are unknown."""
+    if "meta_path" not in parsed.source:
         return {}
     for stmt in _statements_at(parsed, _DICT_ASSIGN):
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict) and len(stmt.value.keys) > 0:
