@@ -435,8 +435,10 @@ def _globals_use(out: _Dynamic, call: ast.Call, parent: ast.AST | None, parents:
 
 def _compat_map(parsed: Parsed) -> dict[str, str]:
     """A backward-compatibility map: a module-level dict literal of old -> new submodule names,
-    in a module that serves it (a module ``__getattr__`` or a ``sys.meta_path`` finder)."""
-    if "__getattr__" not in parsed.source and "meta_path" not in parsed.source:
+    in a module that serves it to the import system (a ``sys.meta_path`` finder). A dict read by a
+    module ``__getattr__`` alone is no such map: that hook may return anything (a lazy package's
+    ``getattr(import_module(sub), name)`` returns a class), so its names are unknown."""
+    if "meta_path" not in parsed.source:
         return {}
     for stmt in _statements_at(parsed, _DICT_ASSIGN):
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict) and len(stmt.value.keys) > 0:
@@ -1268,6 +1270,13 @@ class Resolver:
         root = self.tree.find(TOP)
         if root.kind == "missing":
             return Resolution("missing", None, None, None, (), None, "there is no aiter package")
+        # A dotted name means what `from <all but the last part> import <last>` gives: the longest
+        # leading part that is a module is found as import finds it (its file, whatever attributes
+        # its package's __init__ may set, a star import from an absent module included).
+        for i in range(len(parts) - 1, 1, -1):
+            module = ".".join(parts[:i])
+            if self.tree.find(module).kind != "missing":
+                return self.resolve_in(module, parts[i:])
         step: Step = Target("module", TOP, TOP)
         for part in parts[1:]:
             assert isinstance(step, Target)

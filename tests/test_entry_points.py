@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -288,3 +289,30 @@ def test_a_name_only_old_releases_had_is_removed_not_to_be_installed(tmp_path: P
     assert f.support is Support.UNSUPPORTED
     assert said in f.detail and "stop passing it" in f.detail
     assert "install an AITER build that has it" not in f.detail
+
+
+# --- a dotted name is what `from <module> import <last>` gives -----------------------------------
+
+
+@pytest.mark.parametrize("aiter_installed", [False, True], ids=["aiter_-absent", "aiter_-shadows"])
+def test_a_submodule_name_is_found_as_import_finds_it_whatever_a_star_import_binds(tmp_path: Path, aiter_installed: bool) -> None:
+    # The wheel's own __init__ shape: a guarded star import from a module that may exist where AITER
+    # runs, before anything else. `from aiter.fused_moe import fused_moe` still loads aiter/fused_moe.py.
+    init = "import importlib.util\nif importlib.util.find_spec('aiter_') is not None:\n    from aiter_ import *\n"
+    files = {"aiter/__init__.py": init}
+    if aiter_installed:
+        files["aiter_.py"] = "fused_moe = 'not the submodule'\n"
+    root = _package(tmp_path, files)
+    report = capabilities.probe(aiter_path=root)
+    assert report.fused_moe is not None and report.evidence.static.parameters is not None, report.evidence.static.error
+    ep = report.entry_points["aiter.fused_moe.fused_moe"]
+    assert (ep.status, ep.file) == ("resolved", "aiter/fused_moe.py"), ep.detail
+    # Python agrees: the import binds the def in aiter/fused_moe.py, with the parameters the report read.
+    probe = (
+        "import sys, inspect, types; sys.modules['torch'] = types.ModuleType('torch')\n"
+        "from aiter.fused_moe import fused_moe\n"
+        "print(','.join(inspect.signature(fused_moe).parameters))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ",".join(p.name for p in report.fused_moe.parameters)

