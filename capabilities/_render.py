@@ -338,7 +338,7 @@ def scan_text(result: dict[str, Any], *, verbose: bool = False, quiet: bool = Fa
         lines += [_fit(t) for t in tallies]
         parts.append(f"oldest tree on which every call binds: {summary['oldest_binding_tree'] or 'none'}")
         return "\n".join(lines + ["; ".join(parts)]) + "\n"  # the tree's name in full: it is the answer
-    return "\n".join(lines + [_fit("; ".join(parts) + ": " + tallies[0])]) + "\n"
+    return "\n".join(lines + ["; ".join(parts) + ": " + tallies[0]]) + "\n"  # never cut: it is the answer
 
 
 def _site_lines(c: dict[str, Any], n: int, several: bool) -> list[str]:

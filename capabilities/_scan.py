@@ -431,7 +431,10 @@ class Tree:
         if self.resolver is None:
             return "no AITER"
         if loc.distribution is None:
-            return f"AITER at {loc.location} (no installed distribution)"
+            rev = loc.revision
+            if rev is not None and (rev.version or rev.commit):
+                return f"AITER source tree {rev.describe()}"
+            return f"AITER source tree at {loc.location} (no version file or git commit)"
         return f"{loc.distribution} {loc.version}"
 
     @property

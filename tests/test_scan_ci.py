@@ -238,3 +238,18 @@ def test_which_binding_is_judged_and_when_is_said_in_every_format(tmp_path: Path
     log = sarif(result, sources, "0")
     assert said in log["runs"][0]["results"][0]["message"]["text"]
     assert log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 5, "endLine": 3, "endColumn": 21}
+
+
+@pytest.mark.parametrize("version_file", [True, False], ids=["version-file", "bare-tree"])
+def test_the_summary_line_is_whole_and_names_a_source_tree_by_its_revision(tmp_path: Path, version_file: bool) -> None:
+    files = {k: v for k, v in NEW.items() if v is not None}
+    if version_file:
+        files["aiter/_version.py"] = "__version__ = version = '0.1.21.dev5+g1a2b3c4d'\n"
+    deep = tmp_path / ("a-long-folder-name-" * 8) / "tree"  # the line runs past any width a site line is cut to
+    tree = write_package(deep, files)
+    code, out, err = cli("scan", str(_write(tmp_path / "code", SERVER)), "--aiter-path", str(tree))
+    assert code in (0, 1), err
+    last = out.splitlines()[-1]
+    assert not last.endswith("...")
+    named = "AITER source tree 0.1.21.dev5+g1a2b3c4d" if version_file else f"AITER source tree at {tree / 'aiter'} (no version file or git commit)"
+    assert last.endswith(f" ok on {named}")
