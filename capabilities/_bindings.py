@@ -39,6 +39,9 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _SELF_TESTS = frozenset({"hasattr", "signature", "getfullargspec", "getargspec", "getattr", "find_spec", "version"})
 
 CondKind = Literal["if", "try", "handler", "type_checking", "never", "guard", "default"]
+# The exceptions the ``try`` bodies around a point catch: one entry per try, innermost last, each
+# its clauses in order as (class name, handler line); a bare ``except:`` is ``BaseException``.
+Handles = tuple[tuple[tuple[str, int], ...], ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +123,14 @@ def chain(node: ast.expr) -> list[str] | None:
 
 def is_aiter(module: str) -> bool:
     return module == TOP or module.startswith(TOP + ".")
+
+
+def caught(handler: ast.ExceptHandler) -> list[str]:
+    """The class names an ``except`` clause names (``BaseException`` for a bare one)."""
+    if handler.type is None:
+        return ["BaseException"]
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return [(chain(t) or [""])[-1] for t in types]
 
 
 def catches_import_error(handler: ast.ExceptHandler) -> bool:
@@ -320,6 +331,7 @@ class Walk:
         self._words: set[str] = {TOP}  # names that hold AITER somewhere in this module
         self._pattern: tuple[int, re.Pattern[str]] | None = None
         self.conds: Conds = ()
+        self.handles: Handles = ()  # what the try bodies around this point catch (this function's own)
         self.tries: dict[int, TryInfo] = {}
         self._try_stack: list[int] = []  # the ImportError-catching tries whose body we are in
         self._deferred: list[_Deferred] = []
@@ -327,7 +339,7 @@ class Walk:
         self.module = Scope("module", {})
         self.classes: list[ClassInfo] = []
         # Calls through self (``self.fn(...)``), judged once every method has stored its attributes.
-        self.pending: list[tuple[ast.Call, Scope, str, Conds, bool]] = []
+        self.pending: list[tuple[ast.Call, Scope, str, Conds, bool, Handles]] = []
         # What each class's methods store on self, from an earlier walk (class line -> attr -> values),
         # for methods that read an attribute before the method that stores it was walked.
         self.seed: dict[int, dict[str, tuple[Binding, ...]]] = {}
@@ -338,8 +350,9 @@ class Walk:
     def on_call(self, call: ast.Call, callee: tuple[Binding, ...], scope: Scope, *, launch: bool, through_instance: bool) -> None:
         """A call; ``callee`` holds every binding its function may have there."""
 
-    def on_reference(self, node: ast.expr, values: tuple[Binding, ...]) -> None:
-        """An attribute chain read (not called) whose root may be AITER."""
+    def on_reference(self, node: ast.expr, values: tuple[Binding, ...], reads: int) -> None:
+        """An attribute chain read (not called) whose root may be AITER; ``reads`` is how many
+        of its attributes are read here, off the name's binding."""
 
     def on_import(self, stmt: ast.stmt, ref: str, guarded: bool) -> None:
         """An import of an AITER module or name."""
@@ -384,14 +397,14 @@ class Walk:
                 break
             skipped = [d for d in skipped if d not in again]
             self._deferred.extend(again)
-        for call, scope, attr, conds, launch in self.pending:
+        for call, scope, attr, conds, launch, handles in self.pending:
             owner = scope.owner
             assert owner is not None
             values = owner.through_self(attr)
             if any(v.ref is not None for v in values):
-                saved, self.conds = self.conds, conds
+                saved, self.conds, saved_handles, self.handles = self.conds, conds, self.handles, handles
                 self.on_call(call, values, scope, launch=launch, through_instance=True)
-                self.conds = saved
+                self.conds, self.handles = saved, saved_handles
 
     def _segment(self, node: ast.AST) -> str:
         if self._source is None:
@@ -424,11 +437,11 @@ class Walk:
                 continue
             own = Binding(f"the parameter '{a.arg}' (line {a.lineno})", a.lineno)
             scope.names[a.arg] = (own, *d.defaults.get(a.arg, ()))
-        saved = self.conds
-        self.conds = d.conds
+        saved, saved_handles = self.conds, self.handles
+        self.conds, self.handles = d.conds, ()  # a body runs when called, outside any try around the def
         body = node.body if isinstance(node.body, list) else [ast.copy_location(ast.Expr(node.body), node.body)]
         self._block(body, scope)
-        self.conds = saved
+        self.conds, self.handles = saved, saved_handles
 
     def _defaults(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> dict[str, tuple[Binding, ...]]:
         """Each default value, read where the def stands: what a parameter holds when the caller
@@ -711,7 +724,10 @@ class Walk:
         before = dict(scope.names)
         if guarded:
             self._try_stack.append(key)
+        saved_handles = self.handles
+        self.handles = (*saved_handles, tuple((name, h.lineno) for h in stmt.handlers for name in caught(h)))
         body = self._branch(stmt.body, scope, Cond("try", f"when the try at line {stmt.lineno} succeeds", key) if guarded else None)
+        self.handles = saved_handles
         if guarded:
             self._try_stack.pop()
         states = []
@@ -882,12 +898,12 @@ class Walk:
                 if scope.owner is not None and names[0] == scope.self_name:
                     values = tuple(b.attr(names[2:]) for b in scope.owner.through_self(names[1]))
                     if record and len(names) > 2 and any(v.ref is not None for v in values):
-                        self.on_reference(node, values)
+                        self.on_reference(node, values, len(names) - 2)
                     return values
                 root = self.lookup(names[0], scope)
                 values = tuple(b.attr(names[1:]) for b in root)
                 if record and any(v.ref is not None for v in values):
-                    self.on_reference(node, values)
+                    self.on_reference(node, values, len(names) - 1)
                 return values
             base = self.expr(node.value, scope, record)
             return tuple(b.attr([node.attr]) for b in base if b.ref is not None)
@@ -959,7 +975,7 @@ class Walk:
         elif names is not None and len(names) == 2 and scope.self_name == names[0] and scope.owner is not None:
             callee = ()
             if record:
-                self.pending.append((call, scope, names[1], self.conds, launch))
+                self.pending.append((call, scope, names[1], self.conds, launch, self.handles))
         elif names is not None:
             root = self.lookup(names[0], scope)
             callee = tuple(b.attr(names[1:]) for b in root)
