@@ -74,13 +74,14 @@ class Binding:
     length: int | None = None  # a tuple or list display: how many items
     node: ast.FunctionDef | ast.AsyncFunctionDef | None = None  # a local def (for tests that call it)
     bound_self: bool = False  # a class attribute read through an instance: a function gets self
+    default: Text | None = None  # from getattr(m, "name", default): what the name holds where m lacks it
 
     def attr(self, names: Sequence[str]) -> Binding:
         """The attribute chain ``names`` of this value (an AITER object's attribute is AITER's)."""
         if self.ref is None or not names:
             return self if not names else replace(self, length=None, node=None)
         module, _, have = self.ref.partition(":")
-        return replace(self, ref=f"{module}:{'.'.join([*([have] if have else []), *names])}", pre_args=0, pre_keywords=(), length=None)
+        return replace(self, ref=f"{module}:{'.'.join([*([have] if have else []), *names])}", pre_args=0, pre_keywords=(), length=None, default=None)
 
     def under(self, conds: Conds) -> Binding:
         return replace(self, conds=join(conds, self.conds)) if conds else self
@@ -997,7 +998,8 @@ class Walk:
             attr = call.args[1].value
             result = tuple(v.attr([attr]) for v in inner if v.ref is not None)
             if result and len(call.args) == 3:
-                result = union(result, self._other(Lazy(f"the default {{}} (line {call.lineno})", call.args[2]), call.lineno))
+                default = Lazy(f"the default {{}} (line {call.lineno})", call.args[2])
+                result = union(tuple(replace(v, default=default) for v in result), self._other(default, call.lineno))
         elif last == "import_module" and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str) and not call.keywords:
             module = call.args[0].value
             if len(call.args) == 1 and is_aiter(module):

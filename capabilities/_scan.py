@@ -73,6 +73,7 @@ class Site:
     bound_self: bool = False  # a class attribute called through an instance: a function gets self
     star: bool = False  # the name comes from a star import only if the module exports it
     handles: Handles = ()  # what the try bodies around the site catch: (class name, handler line)
+    default: str | None = None  # the value came from getattr(m, "name", default): this is the default
     reads: int = 0  # how many attributes the site reads off its name's binding (a failure there is an AttributeError at the site)
 
     @property
@@ -141,6 +142,7 @@ class _Sites(Walk):
             self.sites.append(self._site(
                 call, "call", v.ref, shape=shape, launch=launch, conds=join(self.conds, v.conds), binding=str(v.label),
                 others=others, guard_import=v.guard_import, bound_self=v.bound_self, star=v.star, handles=self.handles, reads=reads,
+                default=None if v.default is None else str(v.default),
             ))  # fmt: skip
 
     def _shape(self, call: ast.Call, scope: Scope) -> CallShape:
@@ -515,7 +517,10 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
             fallback = _fallback(site, tries, tree.resolver)
             guarded = _guarded(site, tree.resolver)
             caught = _caught_by(site, judged, tree.resolver)
-            if caught is not None and caught[0] not in _BROAD:  # a probe: the code asks for exactly this failure
+            if judged.absent and site.default is not None:  # getattr(m, "name", default) gives the default instead
+                guarded = True
+                judged = replace(judged, why=f"{judged.why} (getattr gives {site.default} where the name is absent: the call is of that, not of AITER)")
+            elif caught is not None and caught[0] not in _BROAD:  # a probe: the code asks for exactly this failure
                 guarded = True
                 judged = replace(judged, why=f"{judged.why} (the except {caught[0]} at line {caught[1]} handles it)")
             elif caught is not None and not guarded:  # a broad except is no probe: a real failure, hidden
