@@ -225,13 +225,22 @@ class Keys:
     maybe: tuple[str, ...]
     known: bool
     depth: int = 0  # the block depth at which the dict was made
+    conds: int = 0  # how many conditions held where it was made
+    # Keys set on some paths only, each only under a test that asks AITER itself: (key, the test).
+    guarded: tuple[tuple[str, str], ...] = ()
 
-    def add(self, key: str | None, depth: int) -> Keys:
+    def add(self, key: str | None, depth: int, guard: str | None = None) -> Keys:
+        """``guard``: the AITER self-test that holds where the key is set (since the dict was made)."""
         if key is None:
-            return Keys(self.certain, self.maybe, False, self.depth)
+            return replace(self, known=False)
         if depth > self.depth:
-            return Keys(self.certain, (*self.maybe, key), self.known, self.depth)
-        return Keys((*self.certain, key), self.maybe, self.known, self.depth)
+            guarded = self.guarded
+            if guard is None:
+                guarded = tuple(g for g in guarded if g[0] != key)
+            elif key not in self.maybe:
+                guarded = (*guarded, (key, guard))
+            return replace(self, maybe=(*self.maybe, key), guarded=guarded)
+        return replace(self, certain=(*self.certain, key))
 
 
 def dict_keys(node: ast.expr | None) -> Keys | None:
@@ -774,7 +783,7 @@ class Walk:
             self.bind(scope, target.id, labelled)
             keys = dict_keys(value)
             if keys is not None:
-                scope.dicts[target.id] = replace(keys, depth=self._depth)
+                scope.dicts[target.id] = replace(keys, depth=self._depth, conds=len(self.conds))
         elif isinstance(target, (ast.Tuple, ast.List)):
             for elt in target.elts:
                 self._assign(elt.value if isinstance(elt, ast.Starred) else elt, None, scope, line)
@@ -784,7 +793,8 @@ class Walk:
             if isinstance(target.value, ast.Name) and target.value.id in scope.dicts:
                 key = target.slice
                 text = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
-                scope.dicts[target.value.id] = scope.dicts[target.value.id].add(text, self._depth)
+                keys = scope.dicts[target.value.id]
+                scope.dicts[target.value.id] = keys.add(text, self._depth, self._guard(keys))
         elif isinstance(target, ast.Attribute):
             self.expr(target.value, scope)
             owner = scope.owner
@@ -1029,9 +1039,14 @@ class Walk:
             added.append(call.args[0].value)
         else:
             added.append(None)  # pop, clear, anything else: what remains cannot be told
+        guard = self._guard(keys)
         for key in added:
-            keys = keys.add(key, self._depth)
+            keys = keys.add(key, self._depth, guard)
         scope.dicts[name] = keys
+
+    def _guard(self, keys: Keys) -> str | None:
+        """The AITER self-test among the conditions met since ``keys``' dict was made, if any."""
+        return next((str(c.text) for c in self.conds[keys.conds:] if c.kind == "guard"), None)
 
 
 

@@ -354,6 +354,26 @@ PROBES: dict[str, tuple[str, str, str]] = {
                 return None
             return fn(1)  # CALL
     """, "guarded", "getattr gives the default None (line 4) where the name is absent"),
+    # A key set only under a test that asks AITER itself: where the test holds the call fails
+    # as Python says, and the scan reports it guarded; where it does not, the call binds.
+    "kwargs_key_under_an_aiter_test_that_holds": ("""
+        import aiter
+        from aiter.ops.a import g
+        def main():
+            kw = {}
+            if hasattr(aiter, "f"):
+                kw["extra"] = 1
+            return g(1, **kw)  # CALL
+    """, "self-test", "'extra' only when the AITER test `hasattr(aiter, 'f')` holds"),
+    "kwargs_key_under_an_aiter_test_that_fails": ("""
+        import aiter
+        from aiter.ops.a import g
+        def main():
+            kw = dict()
+            if hasattr(aiter, "not_there"):
+                kw.update(extra=1)
+            return g(1, **kw)  # CALL
+    """, "self-test", "'extra' only when the AITER test `hasattr(aiter, 'not_there')` holds"),
 }
 
 # Modules of the server that no case runs directly.
@@ -439,7 +459,10 @@ def test_an_except_that_names_the_error_is_a_probe(name: str, outcome: tuple[dic
     judged = found[0]
     assert judged["verdict"] == "fails", (happened, judged)
     assert words in judged["why"], judged["why"]
-    if want == "guarded":
+    if want == "self-test":
+        assert happened == "ok" or judged["why"].startswith(happened.removeprefix("TypeError: ")), (happened, judged["why"])
+        assert judged["guarded"] and not judged["counts"], judged
+    elif want == "guarded":
         assert happened == "ok" and caught, (happened, caught)
         if caught.startswith("caught "):
             assert f"the except {caught.split()[1]} at line" in judged["why"], (caught, judged["why"])
