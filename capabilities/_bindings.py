@@ -235,10 +235,10 @@ class Keys:
             return replace(self, known=False)
         if depth > self.depth:
             guarded = self.guarded
-            if guard is None:
-                guarded = tuple(g for g in guarded if g[0] != key)
-            elif key not in self.maybe:
+            if guard is not None and key not in self.maybe:
                 guarded = (*guarded, (key, guard))
+            else:  # set on another path too (an else of the same test, say): not only under the test
+                guarded = tuple(g for g in guarded if g[0] != key)
             return replace(self, maybe=(*self.maybe, key), guarded=guarded)
         return replace(self, certain=(*self.certain, key))
 
@@ -958,8 +958,11 @@ class Walk:
         while parent.kind == "class" and parent.parent is not None:  # a comprehension in a class body skips it
             parent = parent.parent
         inner = Scope("comprehension", {}, parent)
+        saved = self.handles
         for i, gen in enumerate(node.generators):
             self.expr(gen.iter, scope if i == 0 else inner, record)  # the first iterable is read outside
+            if isinstance(node, ast.GeneratorExp):  # the rest runs when it is consumed, maybe outside the try
+                self.handles = ()
             for name in _target_names(gen.target):
                 inner.names[name] = self._other(f"a comprehension variable (line {node.lineno})", node.lineno)
             for cond in gen.ifs:
@@ -967,6 +970,7 @@ class Walk:
         parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
         for part in parts:
             self.expr(part, inner, record)
+        self.handles = saved
 
     def _call(self, call: ast.Call, scope: Scope, record: bool) -> tuple[Binding, ...]:
         func = call.func

@@ -344,6 +344,15 @@ PROBES: dict[str, tuple[str, str, str]] = {
         def main():
             return probe()
     """, "counted", "missing 1 required positional argument"),
+    "generator_runs_outside_the_try": ("""
+        from aiter.ops.b import h
+        def main():
+            try:
+                gen = (h(x) for x in [1])  # CALL
+            except TypeError:
+                return None
+            return list(gen)
+    """, "counted", "missing 1 required positional argument"),
     "getattr_default_where_the_name_is_absent": ("""
         from aiter.ops import a
         def main():
@@ -365,6 +374,17 @@ PROBES: dict[str, tuple[str, str, str]] = {
                 kw["extra"] = 1
             return g(1, **kw)  # CALL
     """, "self-test", "'extra' only when the AITER test `hasattr(aiter, 'f')` holds"),
+    "kwargs_key_set_both_ways_of_an_aiter_test": ("""
+        import aiter
+        from aiter.ops.a import g
+        def main():
+            kw = {}
+            if hasattr(aiter, "not_there"):
+                kw["extra"] = 1
+            else:
+                kw["extra"] = 2
+            return g(1, **kw)  # CALL
+    """, "not-guarded", "extra"),
     "kwargs_key_under_an_aiter_test_that_fails": ("""
         import aiter
         from aiter.ops.a import g
@@ -457,6 +477,10 @@ def test_an_except_that_names_the_error_is_a_probe(name: str, outcome: tuple[dic
     found = entries[name]
     assert len(found) == 1, found  # never left out
     judged = found[0]
+    if want == "not-guarded":  # set on every path: Python fails; never hidden as guarded (unknown may say so)
+        assert happened.startswith("TypeError"), happened
+        assert judged["verdict"] in ("fails", "unknown") and not judged["guarded"], judged
+        return
     assert judged["verdict"] == "fails", (happened, judged)
     assert words in judged["why"], judged["why"]
     if want == "self-test":
