@@ -39,6 +39,9 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _SELF_TESTS = frozenset({"hasattr", "signature", "getfullargspec", "getargspec", "getattr", "find_spec", "version"})
 
 CondKind = Literal["if", "try", "handler", "type_checking", "never", "guard", "default"]
+# The exceptions the ``try`` bodies around a point catch: one entry per try, innermost last, each
+# its clauses in order as (class name, handler line); a bare ``except:`` is ``BaseException``.
+Handles = tuple[tuple[tuple[str, int], ...], ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,13 +74,14 @@ class Binding:
     length: int | None = None  # a tuple or list display: how many items
     node: ast.FunctionDef | ast.AsyncFunctionDef | None = None  # a local def (for tests that call it)
     bound_self: bool = False  # a class attribute read through an instance: a function gets self
+    default: Text | None = None  # from getattr(m, "name", default): what the name holds where m lacks it
 
     def attr(self, names: Sequence[str]) -> Binding:
         """The attribute chain ``names`` of this value (an AITER object's attribute is AITER's)."""
         if self.ref is None or not names:
             return self if not names else replace(self, length=None, node=None)
         module, _, have = self.ref.partition(":")
-        return replace(self, ref=f"{module}:{'.'.join([*([have] if have else []), *names])}", pre_args=0, pre_keywords=(), length=None)
+        return replace(self, ref=f"{module}:{'.'.join([*([have] if have else []), *names])}", pre_args=0, pre_keywords=(), length=None, default=None)
 
     def under(self, conds: Conds) -> Binding:
         return replace(self, conds=join(conds, self.conds)) if conds else self
@@ -120,6 +124,14 @@ def chain(node: ast.expr) -> list[str] | None:
 
 def is_aiter(module: str) -> bool:
     return module == TOP or module.startswith(TOP + ".")
+
+
+def caught(handler: ast.ExceptHandler) -> list[str]:
+    """The class names an ``except`` clause names (``BaseException`` for a bare one)."""
+    if handler.type is None:
+        return ["BaseException"]
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return [(chain(t) or [""])[-1] for t in types]
 
 
 def catches_import_error(handler: ast.ExceptHandler) -> bool:
@@ -213,13 +225,22 @@ class Keys:
     maybe: tuple[str, ...]
     known: bool
     depth: int = 0  # the block depth at which the dict was made
+    conds: int = 0  # how many conditions held where it was made
+    # Keys set on some paths only, each only under a test that asks AITER itself: (key, the test).
+    guarded: tuple[tuple[str, str], ...] = ()
 
-    def add(self, key: str | None, depth: int) -> Keys:
+    def add(self, key: str | None, depth: int, guard: str | None = None) -> Keys:
+        """``guard``: the AITER self-test that holds where the key is set (since the dict was made)."""
         if key is None:
-            return Keys(self.certain, self.maybe, False, self.depth)
+            return replace(self, known=False)
         if depth > self.depth:
-            return Keys(self.certain, (*self.maybe, key), self.known, self.depth)
-        return Keys((*self.certain, key), self.maybe, self.known, self.depth)
+            guarded = self.guarded
+            if guard is not None and key not in self.maybe:
+                guarded = (*guarded, (key, guard))
+            else:  # set on another path too (an else of the same test, say): not only under the test
+                guarded = tuple(g for g in guarded if g[0] != key)
+            return replace(self, maybe=(*self.maybe, key), guarded=guarded)
+        return replace(self, certain=(*self.certain, key))
 
 
 def dict_keys(node: ast.expr | None) -> Keys | None:
@@ -320,6 +341,7 @@ class Walk:
         self._words: set[str] = {TOP}  # names that hold AITER somewhere in this module
         self._pattern: tuple[int, re.Pattern[str]] | None = None
         self.conds: Conds = ()
+        self.handles: Handles = ()  # what the try bodies around this point catch (this function's own)
         self.tries: dict[int, TryInfo] = {}
         self._try_stack: list[int] = []  # the ImportError-catching tries whose body we are in
         self._deferred: list[_Deferred] = []
@@ -327,7 +349,7 @@ class Walk:
         self.module = Scope("module", {})
         self.classes: list[ClassInfo] = []
         # Calls through self (``self.fn(...)``), judged once every method has stored its attributes.
-        self.pending: list[tuple[ast.Call, Scope, str, Conds, bool]] = []
+        self.pending: list[tuple[ast.Call, Scope, str, Conds, bool, Handles]] = []
         # What each class's methods store on self, from an earlier walk (class line -> attr -> values),
         # for methods that read an attribute before the method that stores it was walked.
         self.seed: dict[int, dict[str, tuple[Binding, ...]]] = {}
@@ -338,8 +360,9 @@ class Walk:
     def on_call(self, call: ast.Call, callee: tuple[Binding, ...], scope: Scope, *, launch: bool, through_instance: bool) -> None:
         """A call; ``callee`` holds every binding its function may have there."""
 
-    def on_reference(self, node: ast.expr, values: tuple[Binding, ...]) -> None:
-        """An attribute chain read (not called) whose root may be AITER."""
+    def on_reference(self, node: ast.expr, values: tuple[Binding, ...], reads: int) -> None:
+        """An attribute chain read (not called) whose root may be AITER; ``reads`` is how many
+        of its attributes are read here, off the name's binding."""
 
     def on_import(self, stmt: ast.stmt, ref: str, guarded: bool) -> None:
         """An import of an AITER module or name."""
@@ -384,14 +407,14 @@ class Walk:
                 break
             skipped = [d for d in skipped if d not in again]
             self._deferred.extend(again)
-        for call, scope, attr, conds, launch in self.pending:
+        for call, scope, attr, conds, launch, handles in self.pending:
             owner = scope.owner
             assert owner is not None
             values = owner.through_self(attr)
             if any(v.ref is not None for v in values):
-                saved, self.conds = self.conds, conds
+                saved, self.conds, saved_handles, self.handles = self.conds, conds, self.handles, handles
                 self.on_call(call, values, scope, launch=launch, through_instance=True)
-                self.conds = saved
+                self.conds, self.handles = saved, saved_handles
 
     def _segment(self, node: ast.AST) -> str:
         if self._source is None:
@@ -424,11 +447,11 @@ class Walk:
                 continue
             own = Binding(f"the parameter '{a.arg}' (line {a.lineno})", a.lineno)
             scope.names[a.arg] = (own, *d.defaults.get(a.arg, ()))
-        saved = self.conds
-        self.conds = d.conds
+        saved, saved_handles = self.conds, self.handles
+        self.conds, self.handles = d.conds, ()  # a body runs when called, outside any try around the def
         body = node.body if isinstance(node.body, list) else [ast.copy_location(ast.Expr(node.body), node.body)]
         self._block(body, scope)
-        self.conds = saved
+        self.conds, self.handles = saved, saved_handles
 
     def _defaults(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, scope: Scope) -> dict[str, tuple[Binding, ...]]:
         """Each default value, read where the def stands: what a parameter holds when the caller
@@ -711,7 +734,10 @@ class Walk:
         before = dict(scope.names)
         if guarded:
             self._try_stack.append(key)
+        saved_handles = self.handles
+        self.handles = (*saved_handles, tuple((name, h.lineno) for h in stmt.handlers for name in caught(h)))
         body = self._branch(stmt.body, scope, Cond("try", f"when the try at line {stmt.lineno} succeeds", key) if guarded else None)
+        self.handles = saved_handles
         if guarded:
             self._try_stack.pop()
         states = []
@@ -757,7 +783,7 @@ class Walk:
             self.bind(scope, target.id, labelled)
             keys = dict_keys(value)
             if keys is not None:
-                scope.dicts[target.id] = replace(keys, depth=self._depth)
+                scope.dicts[target.id] = replace(keys, depth=self._depth, conds=len(self.conds))
         elif isinstance(target, (ast.Tuple, ast.List)):
             for elt in target.elts:
                 self._assign(elt.value if isinstance(elt, ast.Starred) else elt, None, scope, line)
@@ -767,7 +793,8 @@ class Walk:
             if isinstance(target.value, ast.Name) and target.value.id in scope.dicts:
                 key = target.slice
                 text = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
-                scope.dicts[target.value.id] = scope.dicts[target.value.id].add(text, self._depth)
+                keys = scope.dicts[target.value.id]
+                scope.dicts[target.value.id] = keys.add(text, self._depth, self._guard(keys))
         elif isinstance(target, ast.Attribute):
             self.expr(target.value, scope)
             owner = scope.owner
@@ -882,12 +909,12 @@ class Walk:
                 if scope.owner is not None and names[0] == scope.self_name:
                     values = tuple(b.attr(names[2:]) for b in scope.owner.through_self(names[1]))
                     if record and len(names) > 2 and any(v.ref is not None for v in values):
-                        self.on_reference(node, values)
+                        self.on_reference(node, values, len(names) - 2)
                     return values
                 root = self.lookup(names[0], scope)
                 values = tuple(b.attr(names[1:]) for b in root)
                 if record and any(v.ref is not None for v in values):
-                    self.on_reference(node, values)
+                    self.on_reference(node, values, len(names) - 1)
                 return values
             base = self.expr(node.value, scope, record)
             return tuple(b.attr([node.attr]) for b in base if b.ref is not None)
@@ -931,8 +958,11 @@ class Walk:
         while parent.kind == "class" and parent.parent is not None:  # a comprehension in a class body skips it
             parent = parent.parent
         inner = Scope("comprehension", {}, parent)
+        saved = self.handles
         for i, gen in enumerate(node.generators):
             self.expr(gen.iter, scope if i == 0 else inner, record)  # the first iterable is read outside
+            if isinstance(node, ast.GeneratorExp):  # the rest runs when it is consumed, maybe outside the try
+                self.handles = ()
             for name in _target_names(gen.target):
                 inner.names[name] = self._other(f"a comprehension variable (line {node.lineno})", node.lineno)
             for cond in gen.ifs:
@@ -940,6 +970,7 @@ class Walk:
         parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
         for part in parts:
             self.expr(part, inner, record)
+        self.handles = saved
 
     def _call(self, call: ast.Call, scope: Scope, record: bool) -> tuple[Binding, ...]:
         func = call.func
@@ -959,7 +990,7 @@ class Walk:
         elif names is not None and len(names) == 2 and scope.self_name == names[0] and scope.owner is not None:
             callee = ()
             if record:
-                self.pending.append((call, scope, names[1], self.conds, launch))
+                self.pending.append((call, scope, names[1], self.conds, launch, self.handles))
         elif names is not None:
             root = self.lookup(names[0], scope)
             callee = tuple(b.attr(names[1:]) for b in root)
@@ -981,7 +1012,8 @@ class Walk:
             attr = call.args[1].value
             result = tuple(v.attr([attr]) for v in inner if v.ref is not None)
             if result and len(call.args) == 3:
-                result = union(result, self._other(Lazy(f"the default {{}} (line {call.lineno})", call.args[2]), call.lineno))
+                default = Lazy(f"the default {{}} (line {call.lineno})", call.args[2])
+                result = union(tuple(replace(v, default=default) for v in result), self._other(default, call.lineno))
         elif last == "import_module" and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str) and not call.keywords:
             module = call.args[0].value
             if len(call.args) == 1 and is_aiter(module):
@@ -1011,9 +1043,14 @@ class Walk:
             added.append(call.args[0].value)
         else:
             added.append(None)  # pop, clear, anything else: what remains cannot be told
+        guard = self._guard(keys)
         for key in added:
-            keys = keys.add(key, self._depth)
+            keys = keys.add(key, self._depth, guard)
         scope.dicts[name] = keys
+
+    def _guard(self, keys: Keys) -> str | None:
+        """The AITER self-test among the conditions met since ``keys``' dict was made, if any."""
+        return next((str(c.text) for c in self.conds[keys.conds:] if c.kind == "guard"), None)
 
 
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from ._bindings import TOP, Binding, Conds, Scope, TryInfo, Walk, contradicts, dict_keys, join
+from ._bindings import TOP, Binding, Conds, Handles, Scope, TryInfo, Walk, chain, contradicts, dict_keys, join
 from ._calls import CallShape, call_verdict, signature_text
 from .errors import did_you_mean
 from ._distribution import Located
@@ -72,6 +72,10 @@ class Site:
     guard_import: str | None = None  # the binding comes from this import, made in a try that catches ImportError
     bound_self: bool = False  # a class attribute called through an instance: a function gets self
     star: bool = False  # the name comes from a star import only if the module exports it
+    guarded_keys: tuple[tuple[str, str], ...] = ()  # keys its **dict holds only under an AITER self-test: (key, test)
+    handles: Handles = ()  # what the try bodies around the site catch: (class name, handler line)
+    default: str | None = None  # the value came from getattr(m, "name", default): this is the default
+    reads: int = 0  # how many attributes the site reads off its name's binding (a failure there is an AttributeError at the site)
 
     @property
     def condition(self) -> str | None:
@@ -118,16 +122,18 @@ class _Sites(Walk):
     def on_opaque(self, node: ast.expr, dotted: str) -> None:
         self.sites.append(self._site(node, "torch.ops", dotted, conds=self.conds, binding=dotted))
 
-    def on_reference(self, node: ast.expr, values: tuple[Binding, ...]) -> None:
+    def on_reference(self, node: ast.expr, values: tuple[Binding, ...], reads: int) -> None:
         others = tuple(dict.fromkeys(str(v.label) for v in values if v.ref is None))
         for v in values:
             if v.ref is not None and split_ref(v.ref)[1] and not v.star:
                 self.sites.append(self._site(node, "reference", v.ref, conds=join(self.conds, v.conds), binding=str(v.label),
-                                             others=others, guard_import=v.guard_import))  # fmt: skip
+                                             others=others, guard_import=v.guard_import, handles=self.handles, reads=reads))  # fmt: skip
 
     def on_call(self, call: ast.Call, callee: tuple[Binding, ...], scope: Scope, *, launch: bool, through_instance: bool) -> None:
         others = tuple(dict.fromkeys(str(v.label) for v in callee if v.ref is None))
-        base = self._shape(call, scope)
+        base, guarded_keys = self._shape(call, scope)
+        names = chain(call.func.value if isinstance(call.func, ast.Subscript) else call.func)
+        reads = len(names) - 1 if names is not None and not through_instance else 0
         for v in callee:
             if v.ref is None:
                 continue
@@ -136,10 +142,13 @@ class _Sites(Walk):
                 shape = replace(base, args=base.args + v.pre_args, keywords=tuple(dict.fromkeys((*v.pre_keywords, *base.keywords))))
             self.sites.append(self._site(
                 call, "call", v.ref, shape=shape, launch=launch, conds=join(self.conds, v.conds), binding=str(v.label),
-                others=others, guard_import=v.guard_import, bound_self=v.bound_self, star=v.star,
+                others=others, guard_import=v.guard_import, bound_self=v.bound_self, star=v.star, handles=self.handles, reads=reads,
+                guarded_keys=guarded_keys, default=None if v.default is None else str(v.default),
             ))  # fmt: skip
 
-    def _shape(self, call: ast.Call, scope: Scope) -> CallShape:
+    def _shape(self, call: ast.Call, scope: Scope) -> tuple[CallShape, tuple[tuple[str, str], ...]]:
+        """How the call passes its arguments, and the keys its ``**dict`` holds only under an
+        AITER self-test (with that test)."""
         positional = 0
         star_args = False
         for a in call.args:
@@ -153,6 +162,7 @@ class _Sites(Walk):
                 positional += n
         keywords: list[str] = []
         maybe: list[str] = []
+        guarded: list[tuple[str, str]] = []
         repeated: list[str] = []
         unreadable = False
         for kw in call.keywords:
@@ -170,8 +180,10 @@ class _Sites(Walk):
                 repeated += [k for k in keys.certain if k in keywords]
                 keywords += [k for k in keys.certain if k not in keywords]
                 maybe += list(keys.maybe)
-        return CallShape(positional, tuple(dict.fromkeys(keywords)), star_args, unreadable, tuple(dict.fromkeys(maybe)),
-                         repeated=tuple(dict.fromkeys(repeated)))  # fmt: skip
+                guarded += list(keys.guarded)
+        shape = CallShape(positional, tuple(dict.fromkeys(keywords)), star_args, unreadable, tuple(dict.fromkeys(maybe)),
+                          repeated=tuple(dict.fromkeys(repeated)))  # fmt: skip
+        return shape, tuple(g for g in dict.fromkeys(guarded) if g[0] in maybe and g[0] not in keywords)
 
     def _length(self, node: ast.expr, scope: Scope) -> int | None:
         """How many items ``*node`` gives, where the code says so exactly: a tuple or list
@@ -382,6 +394,8 @@ class Judged:
     why: str
     signature: str | None = None
     defined_at: str | None = None
+    absent: bool = False  # the name is not in this AITER (else a fails is a call that does not bind)
+    guarded: bool = False  # it fails only where an AITER self-test holds
 
 
 def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judged:
@@ -399,7 +413,7 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
         parent = shown(site.target).rsplit(".", 1)[0]
         near = did_you_mean(short, resolver.names(parent)) if parent.startswith("aiter") else ""
         where = f"; it lives at {', '.join(moved)}" if moved else ""
-        return Judged("fails", f"absent from this AITER: {r.detail}{near}{where}")
+        return Judged("fails", f"absent from this AITER: {r.detail}{near}{where}", absent=True)
     if r.status == "unknown":
         return Judged("unknown", r.detail)
     at = r.where or None
@@ -408,6 +422,18 @@ def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judge
     assert site.shape is not None
     verdict = call_verdict(short, r, site.shape, through_instance=site.bound_self)
     sig = signature_text(short, r.parameters) if r.parameters is not None and r.kind in _CALLABLE_KINDS else None
+    if verdict.answer == "unknown" and site.guarded_keys:
+        # Keys set only under an AITER self-test: the call as it is without them, and with them.
+        keys = tuple(k for k, _ in site.guarded_keys)
+        without = replace(site.shape, maybe=tuple(k for k in site.shape.maybe if k not in keys))
+        if call_verdict(short, r, without, through_instance=site.bound_self).answer == "ok":
+            with_ = replace(without, keywords=(*site.shape.keywords, *keys))
+            fails = call_verdict(short, r, with_, through_instance=site.bound_self)
+            if fails.answer == "fails":
+                tests = "; ".join(f"'{k}' only {test}" for k, test in site.guarded_keys)
+                return Judged("fails", f"{fails.why}: its **dict holds {tests}", sig, at, guarded=True)
+            if fails.answer == "ok":
+                return Judged("ok", "binds", sig, at)
     return Judged(verdict.answer, verdict.why if verdict.answer != "ok" else "binds", sig, at)
 
 
@@ -468,6 +494,30 @@ def _guarded(site: Site, resolver: Resolver | None) -> bool:
     return site.guard_import is not None and resolver is not None and not _resolves(site.guard_import, resolver)
 
 
+_BROAD = frozenset({"Exception", "BaseException"})
+
+
+def _caught_by(site: Site, judged: Judged, resolver: Resolver | None) -> tuple[str, int] | None:
+    """The ``except`` clause that catches a failing site's error where the site raises it: an
+    AttributeError where a name the site reads off its binding is absent, a TypeError where a
+    call does not bind (an import's ImportError is the site's own ``guarded``). The innermost
+    try decides, its first matching clause first, as Python does; None where the error is
+    raised elsewhere (the binding itself is absent) or nothing around the site catches it."""
+    if judged.verdict != "fails" or resolver is None or site.kind not in ("call", "reference"):
+        return None
+    want = "TypeError"
+    if judged.absent:
+        module, attrs = split_ref(site.target)
+        if not 0 < site.reads <= len(attrs) or not _resolves(f"{module}:{'.'.join(attrs[: len(attrs) - site.reads])}", resolver):
+            return None
+        want = "AttributeError"
+    for clauses in reversed(site.handles):
+        for name, line in clauses:
+            if name == want or name in _BROAD:
+                return name, line
+    return None
+
+
 def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
     files = read_files(paths, exclude)
     sites, tries, errors = collect(files)
@@ -487,7 +537,16 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
         for i, tree in enumerate(trees):
             judged = judge_site(site, tree.resolver, tree.absent)
             fallback = _fallback(site, tries, tree.resolver)
-            guarded = _guarded(site, tree.resolver)
+            guarded = _guarded(site, tree.resolver) or judged.guarded
+            caught = _caught_by(site, judged, tree.resolver)
+            if judged.absent and site.default is not None:  # getattr(m, "name", default) gives the default instead
+                guarded = True
+                judged = replace(judged, why=f"{judged.why} (getattr gives {site.default} where the name is absent: the call is of that, not of AITER)")
+            elif caught is not None and caught[0] not in _BROAD:  # a probe: the code asks for exactly this failure
+                guarded = True
+                judged = replace(judged, why=f"{judged.why} (the except {caught[0]} at line {caught[1]} handles it)")
+            elif caught is not None and not guarded:  # a broad except is no probe: a real failure, hidden
+                judged = replace(judged, why=f"{judged.why} (the except {caught[0]} at line {caught[1]} swallows it)")
             counts = judged.verdict == "fails" and not fallback and not guarded and not never
             failing[i] += counts
             per_tree.append(

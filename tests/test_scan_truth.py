@@ -233,6 +233,14 @@ CASES: dict[str, tuple[str, int | None]] = {
             else:
                 return norm(1)  # CALL
     """, None),
+    "getattr_default_where_the_name_resolves": ("""
+        from aiter.ops import a
+        def main():
+            fn = getattr(a, "g", None)
+            if not callable(fn):
+                return None
+            return fn(1, 2)  # CALL
+    """, 0),
     "reexported_by_a_server_module": ("""
         from srv_ops_module import h as norm  # the server's own module re-exports aiter's h
         def main():
@@ -253,6 +261,141 @@ CASES: dict[str, tuple[str, int | None]] = {
     """, 0),
 }
 
+# name -> (server module, what the scan must say of the AITER site at the "# CALL" line:
+# "guarded" where the code catches exactly the error the site raises or getattr gives its default
+# instead, "counted" where the error escapes or a broad except swallows it, and words its reason
+# must hold). main() records in OUTCOME what its handler caught ("caught TypeError"), or that it
+# took getattr's default.
+PROBES: dict[str, tuple[str, str, str]] = {
+    "except_attribute_error_probes_a_name": ("""
+        def main():
+            global OUTCOME
+            try:
+                from aiter.ops import a as mod
+                mod.not_there  # CALL
+            except (ImportError, AttributeError) as exc:
+                OUTCOME = "caught " + type(exc).__name__
+    """, "guarded", "the except AttributeError at line 6 handles it"),
+    "except_attribute_error_around_a_call": ("""
+        from aiter.ops import a
+        def main():
+            global OUTCOME
+            try:
+                return a.not_there(1)  # CALL
+            except AttributeError as exc:
+                OUTCOME = "caught " + type(exc).__name__
+    """, "guarded", "handles it"),
+    "except_type_error_around_a_call": ("""
+        from aiter.ops.b import h
+        def main():
+            global OUTCOME
+            try:
+                return h(1)  # CALL
+            except TypeError as exc:
+                OUTCOME = "caught " + type(exc).__name__
+    """, "guarded", "the except TypeError at line 6 handles it"),
+    "first_matching_clause_decides": ("""
+        from aiter.ops.b import h
+        def main():
+            global OUTCOME
+            try:
+                return h(1)  # CALL
+            except TypeError as exc:
+                OUTCOME = "caught " + type(exc).__name__
+            except Exception:
+                OUTCOME = "swallowed"
+    """, "guarded", "handles it"),
+    "broad_except_swallows_a_bad_call": ("""
+        from aiter.ops.b import h
+        def main():
+            global OUTCOME
+            try:
+                return h(1)  # CALL
+            except Exception as exc:
+                OUTCOME = "caught " + type(exc).__name__
+    """, "counted", "the except Exception at line 6 swallows it"),
+    "inner_broad_except_goes_first": ("""
+        from aiter.ops.b import h
+        def main():
+            global OUTCOME
+            try:
+                try:
+                    return h(1)  # CALL
+                except BaseException as exc:
+                    OUTCOME = "caught " + type(exc).__name__
+            except TypeError:
+                OUTCOME = "probe"
+    """, "counted", "swallows it"),
+    "attribute_error_handler_does_not_catch_a_bad_call": ("""
+        from aiter.ops.b import h
+        def main():
+            try:
+                return h(1)  # CALL
+            except AttributeError:
+                return None
+    """, "counted", "missing 1 required positional argument"),
+    "def_in_a_try_runs_outside_it": ("""
+        from aiter.ops.b import h
+        try:
+            def probe():
+                return h(1)  # CALL
+        except TypeError:
+            probe = None
+        def main():
+            return probe()
+    """, "counted", "missing 1 required positional argument"),
+    "generator_runs_outside_the_try": ("""
+        from aiter.ops.b import h
+        def main():
+            try:
+                gen = (h(x) for x in [1])  # CALL
+            except TypeError:
+                return None
+            return list(gen)
+    """, "counted", "missing 1 required positional argument"),
+    "getattr_default_where_the_name_is_absent": ("""
+        from aiter.ops import a
+        def main():
+            global OUTCOME
+            fn = getattr(a, "not_there", None)
+            if not callable(fn):
+                OUTCOME = "the default"
+                return None
+            return fn(1)  # CALL
+    """, "guarded", "getattr gives the default None (line 4) where the name is absent"),
+    # A key set only under a test that asks AITER itself: where the test holds the call fails
+    # as Python says, and the scan reports it guarded; where it does not, the call binds.
+    "kwargs_key_under_an_aiter_test_that_holds": ("""
+        import aiter
+        from aiter.ops.a import g
+        def main():
+            kw = {}
+            if hasattr(aiter, "f"):
+                kw["extra"] = 1
+            return g(1, **kw)  # CALL
+    """, "self-test", "'extra' only when the AITER test `hasattr(aiter, 'f')` holds"),
+    "kwargs_key_set_both_ways_of_an_aiter_test": ("""
+        import aiter
+        from aiter.ops.a import g
+        def main():
+            kw = {}
+            if hasattr(aiter, "not_there"):
+                kw["extra"] = 1
+            else:
+                kw["extra"] = 2
+            return g(1, **kw)  # CALL
+    """, "not-guarded", "extra"),
+    "kwargs_key_under_an_aiter_test_that_fails": ("""
+        import aiter
+        from aiter.ops.a import g
+        def main():
+            kw = dict()
+            if hasattr(aiter, "not_there"):
+                kw.update(extra=1)
+            return g(1, **kw)  # CALL
+    """, "self-test", "'extra' only when the AITER test `hasattr(aiter, 'not_there')` holds"),
+}
+
 # Modules of the server that no case runs directly.
 EXTRA = {"srv_ops_module.py": "from aiter.ops.b import h\n"}
 
@@ -261,8 +404,11 @@ import importlib, json, sys, traceback
 out = {}
 for name in sys.argv[1:]:
     try:
-        importlib.import_module("srv_" + name).main()
+        module = importlib.import_module("srv_" + name)
+        module.main()
         out[name] = "ok"
+        if getattr(module, "OUTCOME", None):
+            out[name + ":outcome"] = module.OUTCOME
     except TypeError as exc:
         out[name] = "TypeError: " + str(exc)
     except Exception as exc:
@@ -278,7 +424,8 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], d
     code = base / "code"
     code.mkdir()
     lines: dict[str, int] = {}
-    for name, (source, _) in CASES.items():
+    sources = {name: case[0] for name, case in (*CASES.items(), *PROBES.items())}
+    for name, source in sources.items():
         text = textwrap.dedent(source).lstrip("\n")
         lines[name] = next(i for i, line in enumerate(text.splitlines(), 1) if "# CALL" in line)
         if name == "cr_only_line_endings":
@@ -287,16 +434,16 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], d
     for rel, text in EXTRA.items():
         (code / rel).write_text(text)
     ran = subprocess.run(
-        [sys.executable, "-c", _RUN, *CASES], cwd=code, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", _RUN, *sources], cwd=code, capture_output=True, text=True, timeout=120,
         env={"PYTHONPATH": f"{tree}:{code}", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     truth = json.loads(ran.stdout)
     data = scan([code], trees([str(tree)]))
-    entries: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
+    entries: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
     for c in data["calls"]:
         name = c["file"].removeprefix("srv_").removesuffix(".py")
-        if c["kind"] == "call" and c["line"] == lines[name]:
+        if name in lines and c["kind"] in ("call", "reference") and c["line"] == lines[name]:
             entries[name].append(c)
     return truth, entries, lines
 
@@ -320,3 +467,30 @@ def test_the_binding_that_runs_gets_pythons_verdict(name: str, outcome: tuple[di
         assert judged["counts"] or judged["guarded"], judged
     for other in found:
         assert other["verdict"] != "ok" or not happened.startswith("TypeError") or other is not judged
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_an_except_that_names_the_error_is_a_probe(name: str, outcome: tuple[dict[str, str], dict[str, list[dict[str, Any]]], dict[str, int]]) -> None:
+    truth, entries, _ = outcome
+    _, want, words = PROBES[name]
+    happened, caught = truth[name], truth.get(name + ":outcome", "")
+    found = entries[name]
+    assert len(found) == 1, found  # never left out
+    judged = found[0]
+    if want == "not-guarded":  # set on every path: Python fails; never hidden as guarded (unknown may say so)
+        assert happened.startswith("TypeError"), happened
+        assert judged["verdict"] in ("fails", "unknown") and not judged["guarded"], judged
+        return
+    assert judged["verdict"] == "fails", (happened, judged)
+    assert words in judged["why"], judged["why"]
+    if want == "self-test":
+        assert happened == "ok" or judged["why"].startswith(happened.removeprefix("TypeError: ")), (happened, judged["why"])
+        assert judged["guarded"] and not judged["counts"], judged
+    elif want == "guarded":
+        assert happened == "ok" and caught, (happened, caught)
+        if caught.startswith("caught "):
+            assert f"the except {caught.split()[1]} at line" in judged["why"], (caught, judged["why"])
+        assert judged["guarded"] and not judged["counts"], judged
+    else:  # the error escaped main(), or a broad except caught it
+        assert happened.startswith("TypeError") or (happened == "ok" and caught.startswith("caught ")), (happened, caught)
+        assert judged["counts"] and not judged["guarded"], judged
