@@ -288,7 +288,10 @@ def _reason(entry: dict[str, Any]) -> str:
     if entry["verdict"] == "fails" and entry.get("signature"):
         why += f"; it is {entry['signature']}" + (f" ({entry['defined_at']})" if entry.get("defined_at") else "")
     if entry["verdict"] == "fails" and not counted(entry):
-        why = ("(guarded import) " if entry.get("guarded") else "(fallback) ") + why
+        # guarded: the code tests AITER or handles the error; fallback: a handler that cannot run;
+        # otherwise a branch that cannot run (its tests contradict each other). The reason says which.
+        label = "guarded" if entry.get("guarded") else ("fallback" if entry.get("fallback") else "not counted")
+        why = f"({label}) {why}"
     return why
 
 

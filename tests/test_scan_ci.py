@@ -253,3 +253,20 @@ def test_the_summary_line_is_whole_and_names_a_source_tree_by_its_revision(tmp_p
     assert not last.endswith("...")
     named = "AITER source tree 0.1.21.dev5+g1a2b3c4d" if version_file else f"AITER source tree at {tree / 'aiter'} (no version file or git commit)"
     assert last.endswith(f" ok on {named}")
+
+
+def test_a_failure_not_counted_says_why_it_is_not(trees: dict[str, Path], tmp_path: Path) -> None:
+    code_dir = _write(tmp_path / "c", {"probe.py": """
+        import aiter
+        try:
+            from aiter import not_in_any_release
+        except ImportError:
+            not_in_any_release = None
+        maybe = getattr(aiter, "also_not_there", None)
+        if callable(maybe):
+            maybe(1)
+    """})
+    code, out, err = cli("scan", str(code_dir), "--aiter-path", str(trees["new"]))
+    assert code == 0, out + err
+    lines = [line for line in out.splitlines() if "not_in_any_release" in line or "also_not_there" in line]
+    assert lines and all("(guarded)" in line for line in lines), out
