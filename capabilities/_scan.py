@@ -470,6 +470,8 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
     sites, tries, errors = collect(files)
     calls = []
     failing = [0] * len(trees)
+    # A verdict depends on the site only through these fields: sites alike are judged once per tree.
+    judged_once: list[dict[tuple[object, ...], Judged]] = [{} for _ in trees]
     for site in sorted(sites, key=lambda s: (s.file, s.line, s.col)):
         entry: dict[str, Any] = {
             "file": site.file, "line": site.line, "col": site.col, "end_line": site.end_line, "end_col": site.end_col,
@@ -482,7 +484,8 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []
         for i, tree in enumerate(trees):
-            judged = judge_site(site, tree.resolver, tree.absent)
+            key = (site.kind, site.target, site.shape, site.star, site.bound_self)
+            judged = judged_once[i].get(key) or judged_once[i].setdefault(key, judge_site(site, tree.resolver, tree.absent))
             fallback = _fallback(site, tries, tree.resolver)
             guarded = _guarded(site, tree.resolver)
             counts = judged.verdict == "fails" and not fallback and not guarded and not never
