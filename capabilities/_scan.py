@@ -44,6 +44,30 @@ _IMPORTS_AITER = re.compile(
     rb"(?m)(?:^|(?<=\r))[ \t]*(?:from[ \t]+aiter(?:[ \t.\r]|$)|import[ \t][^\r\n#]*\baiter\b)|torch\.ops\.aiter\b"
     rb"|\bimport[ \t]*\([^)]*\baiter\b|\bimport_module\([ \t]*[\"']aiter\b"
 )
+
+
+def _imports_aiter(data: bytes) -> bool:
+    """Whether ``_IMPORTS_AITER`` matches somewhere in ``data``, trying it only where a match can
+    start (it has no literal prefix, so its own search is slow over a large file): the start of
+    a line holding ``aiter`` (after a LF or a CR), and each ``import`` and ``torch``."""
+    line, seen, tried = 0, 0, -1  # the line start of the last 'aiter' (looked for back to the one before)
+    i = data.find(b"aiter")
+    while i >= 0:
+        k = max(data.rfind(b"\n", seen, i), data.rfind(b"\r", seen, i))
+        line, seen = (k + 1 if k >= 0 else line), i
+        if line != tried and _IMPORTS_AITER.match(data, line):
+            return True
+        tried = line
+        i = data.find(b"aiter", i + 1)
+    for word in (b"import", b"torch"):
+        i = data.find(word)
+        while i >= 0:
+            if _IMPORTS_AITER.match(data, i):
+                return True
+            i = data.find(word, i + 1)
+    return False
+
+
 _AITER_STAR = re.compile(r"\bfrom[ \t]+aiter[\w.]*[ \t]+import[ \t(]*\*")
 _FROM = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n]*)")
 _CALLABLE_KINDS = frozenset({"function", "class"})
@@ -242,7 +266,7 @@ def read_files(paths: Sequence[Path], exclude: Sequence[str] = ()) -> Files:
                 continue
             files.read += 1
             rel = os.path.relpath(path, base).replace(os.sep, "/")
-            if b"aiter" in data and _IMPORTS_AITER.search(data):  # the byte filter: parse only what imports it
+            if b"aiter" in data and _imports_aiter(data):  # the byte filter: parse only what imports it
                 files.candidates.append((Path(path), rel, data))
             elif b"aiter" in data:  # it may import a name another file re-exports from AITER
                 files.rest.append((Path(path), rel, data))
