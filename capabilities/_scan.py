@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import gc
 import importlib.util
 import os
 import re
@@ -490,6 +491,19 @@ def _guarded(site: Site, resolver: Resolver | None) -> bool:
 
 
 def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Every AITER site under ``paths``, judged against each tree. The cyclic garbage collector
+    is paused meanwhile (and resumed as it was): the scan makes millions of objects that live
+    to its end and few cycles, and collecting would walk them again and again."""
+    if not gc.isenabled():
+        return _scan_all(paths, trees, exclude)
+    gc.disable()
+    try:
+        return _scan_all(paths, trees, exclude)
+    finally:
+        gc.enable()
+
+
+def _scan_all(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
     files = read_files(paths, exclude)
     sites, tries, errors = collect(files)
     calls = []
