@@ -59,7 +59,7 @@ from . import _static
 from .model import Parameter, Resolution
 from .model import ResolutionKind as Kind
 from .model import ResolutionStatus as Status
-from ._source import PARSE_ERRORS, TOP, Location, Parsed, Tree, Words, words
+from ._source import PARSE_ERRORS, TOP, Location, Offsets, Parsed, Tree, Words, words
 
 
 _MAX_DEPTH = 24
@@ -243,9 +243,49 @@ _REBIND_TEXT = re.compile(
     r"|\.\s*__(?:code|globals|signature|wrapped|defaults|kwdefaults)__\b",
     re.M,
 )
+# Where a match of _REBIND_TEXT can start: at one of these words, at the start of a line holding
+# 'global', or at a dot before one of these attributes (see _guided).
+_REBIND_WORDS = ("globals", "vars", "locals", "exec", "eval", "setattr", "import_module", "sys.modules", "modules")
+_REBIND_ATTRS = tuple(f"__{a}__" for a in ("code", "globals", "signature", "wrapped", "defaults", "kwdefaults"))
 
 
-def _statements_at(parsed: Parsed, pattern: re.Pattern[str] | Words) -> list[ast.stmt]:
+def _guided(
+    pattern: re.Pattern[str], source: str, at: Sequence[str] = (), lines_with: Sequence[str] = (), dot_before: Sequence[str] = ()
+) -> Offsets:
+    """The starts of ``pattern.finditer(source)``, found by trying the pattern only where a
+    match can start: at an occurrence of a word of ``at``, at the start of a line holding one of
+    ``lines_with``, or at a dot that only whitespace parts from one of ``dot_before`` (the words
+    are found with ``str.find``, far faster than the pattern's own search over a long module,
+    which has no literal prefix to skip by). Matches are taken left to right and never
+    overlap, as ``finditer`` takes them, so the offsets are the same."""
+    starts: set[int] = set()
+    for word in (*at, *lines_with, *dot_before):
+        i = source.find(word)
+        while i >= 0:
+            if word in at:
+                starts.add(i)
+            if word in lines_with:
+                starts.add(source.rfind("\n", 0, i) + 1)
+            if word in dot_before:
+                j = i - 1
+                while j >= 0 and source[j].isspace():  # what \s matches in a str pattern
+                    j -= 1
+                if j >= 0 and source[j] == ".":
+                    starts.add(j)
+            i = source.find(word, i + 1)
+    out: list[int] = []
+    end = 0
+    for i in sorted(starts):
+        if i < end:
+            continue  # inside the match before: finditer goes on after it
+        m = pattern.match(source, i)
+        if m is not None:
+            out.append(i)
+            end = max(m.end(), i + 1)
+    return Offsets(out)
+
+
+def _statements_at(parsed: Parsed, pattern: re.Pattern[str] | Words | Offsets) -> list[ast.stmt]:
     """The top-level statements whose text holds a match of ``pattern``: only these are
     parsed and walked (a module that does not parse has none)."""
     try:
@@ -254,7 +294,7 @@ def _statements_at(parsed: Parsed, pattern: re.Pattern[str] | Words) -> list[ast
         return []
 
 
-def _near(parsed: Parsed, pattern: re.Pattern[str]) -> tuple[list[ast.AST], dict[int, ast.AST], dict[int, bool]]:
+def _near(parsed: Parsed, pattern: re.Pattern[str] | Offsets) -> tuple[list[ast.AST], dict[int, ast.AST], dict[int, bool]]:
     """The nodes on lines where ``pattern`` matches (and their ancestors), each node's parent,
     and whether it runs at module scope; subtrees away from those lines are not walked."""
     lines = sorted({parsed.line_of(m.start()) for m in pattern.finditer(parsed.source)})
@@ -285,8 +325,9 @@ def _dynamic(parsed: Parsed) -> _Dynamic:
     out = _Dynamic()
     if not any(token in parsed.source for token in _REBIND_TOKENS):
         return out
-    nodes, parents, module_scope = _near(parsed, _REBIND_TEXT)
-    defs = {n.name for n in _statements_at(parsed, _REBIND_TEXT) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    where = _guided(_REBIND_TEXT, parsed.source, at=_REBIND_WORDS, lines_with=("global",), dot_before=_REBIND_ATTRS)
+    nodes, parents, module_scope = _near(parsed, where)
+    defs = {n.name for n in _statements_at(parsed, where) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for node in nodes:
         at = f"line {getattr(node, 'lineno', 0)} of {parsed.rel}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and len(node.args) >= 2:
@@ -344,7 +385,8 @@ def _patch_sites(parsed: Parsed, name: str | None) -> list[tuple[tuple[str, ...]
     object's attribute ``name`` (None: only ``sys.modules`` and ``setattr``), as chains."""
     parts = [r"setattr\(", r"sys\.modules"] + ([rf"\.\s*{re.escape(name)}\s*=(?!=)", rf"del\b[^\n]*\.{re.escape(name)}\b"] if name else [])
     out: list[tuple[tuple[str, ...], str]] = []
-    for node in _near(parsed, re.compile("|".join(parts)))[0]:
+    where = _guided(re.compile("|".join(parts)), parsed.source, at=("setattr(", "sys.modules", "del"), dot_before=(name,) if name else ())
+    for node in _near(parsed, where)[0]:
         at = f"line {getattr(node, 'lineno', 0)} of {parsed.rel}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and len(node.args) >= 2:
             target = _chain(node.args[0])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import gc
 import importlib.util
 import os
 import re
@@ -44,6 +45,30 @@ _IMPORTS_AITER = re.compile(
     rb"(?m)(?:^|(?<=\r))[ \t]*(?:from[ \t]+aiter(?:[ \t.\r]|$)|import[ \t][^\r\n#]*\baiter\b)|torch\.ops\.aiter\b"
     rb"|\bimport[ \t]*\([^)]*\baiter\b|\bimport_module\([ \t]*[\"']aiter\b"
 )
+
+
+def _imports_aiter(data: bytes) -> bool:
+    """Whether ``_IMPORTS_AITER`` matches somewhere in ``data``, trying it only where a match can
+    start (it has no literal prefix, so its own search is slow over a large file): the start of
+    a line holding ``aiter`` (after a LF or a CR), and each ``import`` and ``torch``."""
+    line, seen, tried = 0, 0, -1  # the line start of the last 'aiter' (looked for back to the one before)
+    i = data.find(b"aiter")
+    while i >= 0:
+        k = max(data.rfind(b"\n", seen, i), data.rfind(b"\r", seen, i))
+        line, seen = (k + 1 if k >= 0 else line), i
+        if line != tried and _IMPORTS_AITER.match(data, line):
+            return True
+        tried = line
+        i = data.find(b"aiter", i + 1)
+    for word in (b"import", b"torch"):
+        i = data.find(word)
+        while i >= 0:
+            if _IMPORTS_AITER.match(data, i):
+                return True
+            i = data.find(word, i + 1)
+    return False
+
+
 _AITER_STAR = re.compile(r"\bfrom[ \t]+aiter[\w.]*[ \t]+import[ \t(]*\*")
 _FROM = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n]*)")
 _CALLABLE_KINDS = frozenset({"function", "class"})
@@ -254,7 +279,7 @@ def read_files(paths: Sequence[Path], exclude: Sequence[str] = ()) -> Files:
                 continue
             files.read += 1
             rel = os.path.relpath(path, base).replace(os.sep, "/")
-            if b"aiter" in data and _IMPORTS_AITER.search(data):  # the byte filter: parse only what imports it
+            if b"aiter" in data and _imports_aiter(data):  # the byte filter: parse only what imports it
                 files.candidates.append((Path(path), rel, data))
             elif b"aiter" in data:  # it may import a name another file re-exports from AITER
                 files.rest.append((Path(path), rel, data))
@@ -519,10 +544,25 @@ def _caught_by(site: Site, judged: Judged, resolver: Resolver | None) -> tuple[s
 
 
 def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Every AITER site under ``paths``, judged against each tree. The cyclic garbage collector
+    is paused meanwhile (and resumed as it was): the scan makes millions of objects that live
+    to its end and few cycles, and collecting would walk them again and again."""
+    if not gc.isenabled():
+        return _scan_all(paths, trees, exclude)
+    gc.disable()
+    try:
+        return _scan_all(paths, trees, exclude)
+    finally:
+        gc.enable()
+
+
+def _scan_all(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = ()) -> dict[str, Any]:
     files = read_files(paths, exclude)
     sites, tries, errors = collect(files)
     calls = []
     failing = [0] * len(trees)
+    # A verdict depends on the site only through these fields: sites alike are judged once per tree.
+    judged_once: list[dict[tuple[object, ...], Judged]] = [{} for _ in trees]
     for site in sorted(sites, key=lambda s: (s.file, s.line, s.col)):
         entry: dict[str, Any] = {
             "file": site.file, "line": site.line, "col": site.col, "end_line": site.end_line, "end_col": site.end_col,
@@ -535,7 +575,8 @@ def scan(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[str] = 
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []
         for i, tree in enumerate(trees):
-            judged = judge_site(site, tree.resolver, tree.absent)
+            key = (site.kind, site.target, site.shape, site.star, site.bound_self)
+            judged = judged_once[i].get(key) or judged_once[i].setdefault(key, judge_site(site, tree.resolver, tree.absent))
             fallback = _fallback(site, tries, tree.resolver)
             guarded = _guarded(site, tree.resolver) or judged.guarded
             caught = _caught_by(site, judged, tree.resolver)
