@@ -423,6 +423,12 @@ class Judged:
     guarded: bool = False  # it fails only where an AITER self-test holds
 
 
+def verdict_key(site: Site) -> tuple[object, ...]:
+    """Every field of a site that :func:`judge_site` reads: sites equal here get one verdict.
+    A field judge_site comes to read must be added here too (a test checks the two agree)."""
+    return (site.kind, site.target, site.shape, site.star, site.bound_self, site.guarded_keys)
+
+
 def judge_site(site: Site, resolver: Resolver | None, absent: str = "") -> Judged:
     if site.kind == "torch.ops":
         return Judged("unknown", "a torch custom op, registered when AITER imports: not checkable from files")
@@ -561,7 +567,7 @@ def _scan_all(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[st
     sites, tries, errors = collect(files)
     calls = []
     failing = [0] * len(trees)
-    # A verdict depends on the site only through these fields: sites alike are judged once per tree.
+    # Sites alike (verdict_key) are judged once per tree.
     judged_once: list[dict[tuple[object, ...], Judged]] = [{} for _ in trees]
     for site in sorted(sites, key=lambda s: (s.file, s.line, s.col)):
         entry: dict[str, Any] = {
@@ -575,7 +581,7 @@ def _scan_all(paths: Sequence[Path], trees: Sequence[Tree], exclude: Sequence[st
             entry["args"] = {"positional": site.shape.args, "keywords": list(site.shape.keywords), "star_args": site.shape.star_args, "star_kwargs": site.shape.star_kwargs}
         per_tree = []
         for i, tree in enumerate(trees):
-            key = (site.kind, site.target, site.shape, site.star, site.bound_self)
+            key = verdict_key(site)
             judged = judged_once[i].get(key) or judged_once[i].setdefault(key, judge_site(site, tree.resolver, tree.absent))
             fallback = _fallback(site, tries, tree.resolver)
             guarded = _guarded(site, tree.resolver) or judged.guarded

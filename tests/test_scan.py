@@ -216,3 +216,17 @@ def test_every_entry_carries_its_region_binding_and_whether_it_counts(trees: dic
             assert t["counts"] == (t["verdict"] == "fails" and not t["fallback"] and not t["guarded"]), t
     failing = [sum(t["counts"] for c in data["calls"] for t in c["trees"] if t["tree"] == tree["tree"]) for tree in data["summary"]["trees"]]
     assert failing == [t["fails"] for t in data["summary"]["trees"]]
+
+
+def test_sites_judged_once_differ_in_no_field_the_verdict_reads() -> None:
+    # Sites with equal verdict_key share one verdict: judge_site must read no field that the key leaves out.
+    import ast
+    import inspect
+
+    from capabilities import _scan
+
+    def fields(fn: object) -> set[str]:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))  # type: ignore[arg-type]
+        return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "site"}
+
+    assert fields(_scan.judge_site) <= fields(_scan.verdict_key)
