@@ -551,6 +551,20 @@ def _header(stmt: ast.stmt, name: str) -> str | None:
     return None
 
 
+def _unpacked(stmt: ast.stmt, name: str) -> ast.expr | None:
+    """``a, name = f()``: the item the name takes (``f()[1]``, a value computed at import, whatever
+    it is), where one flat tuple or list target unpacks a value that no walrus rebinds; else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], (ast.Tuple, ast.List))):
+        return None
+    elts = stmt.targets[0].elts
+    if not all(isinstance(e, ast.Name) for e in elts) or name in _walrus(stmt.value):
+        return None  # a starred or nested target, or attributes: not read here
+    names = [e.id for e in elts if isinstance(e, ast.Name)]
+    if names.count(name) != 1:
+        return None
+    return ast.copy_location(ast.Subscript(value=stmt.value, slice=ast.Constant(names.index(name)), ctx=ast.Load()), stmt.value)
+
+
 def _simple_binds(stmt: ast.stmt, name: str) -> bool:
     """Whether a simple statement (not a def, class or import) binds or deletes ``name``."""
     if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
@@ -836,6 +850,9 @@ class Resolver:
             return Value(module, stmt.value, stmt.lineno)
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name and stmt.value is not None:
             return Value(module, stmt.value, stmt.lineno)
+        item = _unpacked(stmt, name)
+        if item is not None:
+            return Value(module, item, stmt.lineno)
         if _simple_binds(stmt, name):
             what = "a del statement" if isinstance(stmt, ast.Delete) else "an assignment"
             return Opaque(f"{name} is rebound by {what} at line {stmt.lineno} of {module}")
