@@ -621,7 +621,7 @@ class Walk:
                 cond = Cond("if", Lazy("when the case `{}` matches", case.pattern))
                 saved = scope.names
                 scope.names = dict(saved)
-                for name in _captures(case.pattern):
+                for name in captures(case.pattern):
                     self.bind(scope, name, self._other(f"a match capture (line {line})", line))
                 if case.guard is not None:
                     self.expr(case.guard, scope)
@@ -1060,7 +1060,8 @@ def _target_names(target: ast.expr) -> Iterator[str]:
             yield n.id
 
 
-def _captures(pattern: ast.AST) -> list[str]:
+def captures(pattern: ast.AST) -> list[str]:
+    """The names a ``match`` case's pattern binds (captures, ``*rest``, ``**rest``)."""
     out: list[str] = []
     for n in ast.walk(pattern):
         if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:

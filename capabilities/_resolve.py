@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Literal, Union
 
 from . import _static
+from ._bindings import captures
 from .model import Parameter, Resolution
 from .model import ResolutionKind as Kind
 from .model import ResolutionStatus as Status
@@ -515,14 +516,6 @@ def _walrus(node: ast.AST | None) -> list[str]:
     return [n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)]
 
 
-def _captures(pattern: ast.AST) -> list[str]:
-    out = []
-    for n in ast.walk(pattern):
-        if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
-            out.append(n.name)
-        elif isinstance(n, ast.MatchMapping) and n.rest:
-            out.append(n.rest)
-    return out
 
 
 def _header(stmt: ast.stmt, name: str) -> str | None:
@@ -546,7 +539,7 @@ def _header(stmt: ast.stmt, name: str) -> str | None:
         if name in _walrus(stmt.subject):
             return f"a walrus in {where}"
         for case in stmt.cases:
-            if name in _captures(case.pattern) or name in _walrus(case.guard):
+            if name in captures(case.pattern) or name in _walrus(case.guard):
                 return f"a capture in a case of {where}"
     return None
 

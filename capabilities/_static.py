@@ -11,6 +11,7 @@ import types
 from collections.abc import Sequence
 from typing import cast
 
+from ._bindings import captures
 from .model import Parameter, ParameterKind
 
 # The tokenizer's line breaks: \f and \u2028 are not among them (str.splitlines thinks otherwise).
@@ -299,7 +300,7 @@ class _Usage:
             head = live - self.expr(s.subject, live)
             out = head  # no case may match
             for case in s.cases:
-                captured = {n for n in _captures(case.pattern)}
+                captured = set(captures(case.pattern))
                 self.expr(case.pattern, head)  # value patterns read names
                 inner = head - captured
                 inner = inner - self.expr(case.guard, inner)
@@ -353,14 +354,6 @@ class _Usage:
                 self.stmt(s, inner)
 
 
-def _captures(pattern: ast.pattern) -> set[str]:
-    out = set()
-    for n in ast.walk(pattern):
-        if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
-            out.add(n.name)
-        elif isinstance(n, ast.MatchMapping) and n.rest:
-            out.add(n.rest)
-    return out
 
 
 def _bound_here(body: Sequence[ast.AST]) -> set[str]:
@@ -397,7 +390,7 @@ def _bound_here(body: Sequence[ast.AST]) -> set[str]:
         elif isinstance(n, ast.Nonlocal):
             nonlocal_ |= set(n.names)
         elif isinstance(n, ast.pattern):
-            bound |= _captures(n)
+            bound |= set(captures(n))
         todo.extend(ast.iter_child_nodes(n))
     return bound - nonlocal_
 
