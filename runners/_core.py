@@ -182,15 +182,18 @@ class AiterRunnerCore:
                 kw = quant_info.fused_moe_kwargs
                 keys = seen[1]
                 if kw is None if keys is None else (kw is not None and tuple(kw) == keys and all(map(is_, kw.values(), seen[2]))):
-                    plan = seen[3]
-                    self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
-                    return plan
+                    return self._remember(quant_info, seen[3])
         plan = self.plan(quant_info, qt)
         if own:
-            self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
+            self._remember(quant_info, plan)
             kw = quant_info.fused_moe_kwargs
             options = _OPTIONS(quant_info)
             self._seen = (options, None, (), plan) if kw is None else (options, tuple(kw), tuple(kw.values()), plan)
+        return plan
+
+    def _remember(self, quant_info: AiterMoeQuantInfo, plan: Plan) -> Plan:
+        """The last quant info run and what the call path reads of its plan, in one tuple."""
+        self._last = (quant_info, plan, plan.fn, plan.w1, plan.w2, plan.kwargs)
         return plan
 
     def _per_call(self, plan: Plan, runner_input: AiterRunnerInput) -> dict[str, Any]:
